@@ -1,0 +1,52 @@
+import Foundation
+
+/// Turns a finished ``Exchange`` into its ``RequestRecord`` and bodies: parses usage, prices it,
+/// reconstructs streams. Runs off the request path, in the recording batch.
+public struct RecordBuilder: Sendable {
+    public var pricing: PricingTable
+
+    public init(pricing: PricingTable) {
+        self.pricing = pricing
+    }
+
+    /// The record, its bodies, and whether the model had no price (so the caller can count it).
+    public func build(_ exchange: Exchange) -> (record: RequestRecord, bodies: StoredBodies, unpriced: Bool) {
+        let format = exchange.target?.format ?? .openai
+        let provider = exchange.target?.provider ?? "unknown"
+        let facts = RequestFacts.inspect(exchange.requestBody)
+        let extracted: ExtractedResponse
+        if exchange.responseBody.isEmpty {
+            extracted = ExtractedResponse()
+        } else if exchange.stream {
+            extracted = UsageExtractor.fromStream(exchange.responseBody, format: format)
+        } else {
+            extracted = UsageExtractor.fromJSON(exchange.responseBody, format: format)
+        }
+        let model = extracted.model ?? facts.model
+        var cost: Double?
+        var unpriced = false
+        if let usage = extracted.usage, let model {
+            cost = pricing.cost(provider: provider, format: format, model: model, usage: usage)
+            unpriced = cost == nil
+        } else if extracted.usage != nil {
+            unpriced = true
+        }
+        let error = exchange.failure?.description ?? extracted.streamError.map { "upstream_stream_error: \($0)" }
+        let record = RequestRecord(
+            id: exchange.id, project: exchange.project, createdAt: exchange.receivedAt,
+            method: exchange.method, path: exchange.path, provider: provider, model: model,
+            status: exchange.status, stream: exchange.stream,
+            userID: exchange.tags.userID ?? facts.userID, properties: exchange.tags.properties,
+            sessionID: exchange.tags.sessionID, sessionPath: exchange.tags.sessionPath,
+            sessionName: exchange.tags.sessionName, usage: extracted.usage, costUSD: cost,
+            latencyMs: exchange.latencyMs, timeToFirstTokenMs: exchange.stream ? exchange.timeToFirstByteMs : nil,
+            requestBytes: exchange.requestBody.count, responseBytes: exchange.responseBody.count, error: error
+        )
+        let bodies = StoredBodies(
+            request: exchange.tags.omitRequestBody ? nil : exchange.requestBody,
+            response: exchange.tags.omitResponseBody ? nil : exchange.responseBody,
+            reconstructedResponse: exchange.tags.omitResponseBody ? nil : extracted.reconstructed?.serialized()
+        )
+        return (record, bodies, unpriced)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// One recorded call: what the read API shows and what webhooks are built from.
+public struct RequestRecord: Sendable, Equatable {
+    public var id: UUID
+    public var project: String
+    public var createdAt: Date
+    public var method: String
+    public var path: String
+    public var provider: String
+    public var model: String?
+    public var status: Int
+    public var stream: Bool
+    public var userID: String?
+    public var properties: [Property]
+    public var sessionID: String?
+    public var sessionPath: String?
+    public var sessionName: String?
+    public var usage: TokenUsage?
+    public var costUSD: Double?
+    public var latencyMs: Double
+    public var timeToFirstTokenMs: Double?
+    public var requestBytes: Int
+    public var responseBytes: Int
+    public var error: String?
+
+    public init(
+        id: UUID, project: String, createdAt: Date, method: String, path: String, provider: String,
+        model: String?, status: Int, stream: Bool, userID: String?, properties: [Property],
+        sessionID: String?, sessionPath: String?, sessionName: String?, usage: TokenUsage?,
+        costUSD: Double?, latencyMs: Double, timeToFirstTokenMs: Double?, requestBytes: Int,
+        responseBytes: Int, error: String?
+    ) {
+        self.id = id
+        self.project = project
+        self.createdAt = createdAt
+        self.method = method
+        self.path = path
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.stream = stream
+        self.userID = userID
+        self.properties = properties
+        self.sessionID = sessionID
+        self.sessionPath = sessionPath
+        self.sessionName = sessionName
+        self.usage = usage
+        self.costUSD = costUSD
+        self.latencyMs = latencyMs
+        self.timeToFirstTokenMs = timeToFirstTokenMs
+        self.requestBytes = requestBytes
+        self.responseBytes = responseBytes
+        self.error = error
+    }
+}
+
+/// The bodies kept for a record, as served behind `request_response_url`.
+public struct StoredBodies: Sendable, Equatable {
+    /// The request body, or nil when the caller sent `Helicone-Omit-Request: true`.
+    public var request: [UInt8]?
+    /// The response body as upstream sent it (the raw event text for a stream), or nil when omitted.
+    public var response: [UInt8]?
+    /// For a stream: the completion object the non-stream call would have returned, as JSON.
+    public var reconstructedResponse: [UInt8]?
+
+    public init(request: [UInt8]?, response: [UInt8]?, reconstructedResponse: [UInt8]?) {
+        self.request = request
+        self.response = response
+        self.reconstructedResponse = reconstructedResponse
+    }
+}

@@ -1,0 +1,15 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TollgateCore
+
+/// Errors the gateway itself returns: `{"error": {"type": "...", "message": "..."}}`.
+enum GatewayError {
+    static func response(status: HTTPResponse.Status, type: String, message: String, id: UUID?) -> Response {
+        let body = JSONValue.object([("error", .object([("type", .string(type)), ("message", .string(message))]))]).serialized()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let id { headers[.heliconeID] = id.uuidString.lowercased() }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TollgateCore
+
+/// `GET /v1/requests`, `GET /v1/requests/{id}`, `GET /v1/stats` (admin key) and the signed
+/// `GET /v1/bodies/{id}` behind `request_response_url`.
+struct ReadAPI: Sendable {
+    let store: any RecordStore
+    let adminKey: String
+    let signer: BodyURLSigner
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/requests") { request, _ in try await self.withAdmin(request) { try await self.list(request) } }
+        router.get("/v1/requests/:id") { request, context in
+            try await self.withAdmin(request) { try await self.get(context.parameters.get("id") ?? "") }
+        }
+        router.get("/v1/stats") { request, _ in try await self.withAdmin(request) { try await self.stats(request) } }
+        router.get("/v1/bodies/:id") { request, context in try await self.bodies(request, id: context.parameters.get("id") ?? "") }
+    }
+
+    func withAdmin(_ request: Request, _ body: () async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              Self.constantTimeEqual(String(header.dropFirst(7)), adminKey) else {
+            return Envelope.failure(.unauthorized, "Authorization: Bearer <admin key> required")
+        }
+        return try await body()
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        var query = RecordQuery()
+        let params = request.uri.queryParameters
+        for (rawName, rawValue) in params {
+            let name = String(rawName)
+            let value = String(rawValue)
+            switch name {
+            case "user_id": query.userID = value
+            case "model": query.model = value
+            case "project": query.project = value
+            case "status":
+                guard let s = Int(value) else { return Envelope.failure(.badRequest, "status must be an integer") }
+                query.status = s
+            case "since", "until":
+                guard let date = ISO8601.parse(value) else { return Envelope.failure(.badRequest, "\(name) must be an ISO 8601 time") }
+                if name == "since" { query.since = date } else { query.until = date }
+            case "limit":
+                guard let l = Int(value), (1...1000).contains(l) else { return Envelope.failure(.badRequest, "limit must be 1...1000") }
+                query.limit = l
+            case "cursor":
+                guard let c = RecordCursor(token: value) else { return Envelope.failure(.badRequest, "cursor is not one this API handed out") }
+                query.cursor = c
+            default:
+                if name.hasPrefix("property.") {
+                    query.properties.append(Property(name: String(name.dropFirst("property.".count)), value: value))
+                } else {
+                    return Envelope.failure(.badRequest, "unknown query parameter '\(name)'")
+                }
+            }
+        }
+        let page = try await store.records(matching: query)
+        return Envelope.json(.object([
+            ("data", .array(page.records.map(RecordJSON.encode))),
+            ("next_cursor", page.nextCursor.map { .string($0.token) } ?? .null),
+            ("error", .null),
+        ]))
+    }
+
+    func get(_ rawID: String) async throws -> Response {
+        guard let id = UUID(uuidString: rawID) else { return Envelope.failure(.badRequest, "request id must be a UUID") }
+        guard let record = try await store.record(id: id) else { return Envelope.failure(.notFound, "no request \(rawID)") }
+        return Envelope.data(RecordJSON.encode(record))
+    }
+
+    func stats(_ request: Request) async throws -> Response {
+        let params = request.uri.queryParameters
+        let grouping: StatsGrouping
+        switch params["group_by"].map(String.init) ?? "model" {
+        case "user", "user_id": grouping = .user
+        case "model": grouping = .model
+        case let other where other.hasPrefix("property."): grouping = .property(String(other.dropFirst("property.".count)))
+        case let other: return Envelope.failure(.badRequest, "group_by must be user, model or property.<name>, got '\(other)'")
+        }
+        var since: Date?
+        var until: Date?
+        if let s = params["since"] {
+            guard let d = ISO8601.parse(String(s)) else { return Envelope.failure(.badRequest, "since must be an ISO 8601 time") }
+            since = d
+        }
+        if let u = params["until"] {
+            guard let d = ISO8601.parse(String(u)) else { return Envelope.failure(.badRequest, "until must be an ISO 8601 time") }
+            until = d
+        }
+        let rows = try await store.stats(StatsQuery(project: params["project"].map(String.init), grouping: grouping, since: since, until: until))
+        return Envelope.data(.array(rows.map { row in
+            .object([
+                ("group", row.group.map { .string($0) } ?? .null),
+                ("count", .number(Double(row.count))),
+                ("prompt_tokens", .number(Double(row.promptTokens))),
+                ("completion_tokens", .number(Double(row.completionTokens))),
+                ("total_tokens", .number(Double(row.totalTokens))),
+                ("cost_usd", .number(row.costUSD)),
+                ("unpriced_count", .number(Double(row.unpricedCount))),
+                ("latency_p50_ms", row.latencyP50Ms.map { .number($0) } ?? .null),
+                ("latency_p95_ms", row.latencyP95Ms.map { .number($0) } ?? .null),
+            ])
+        }))
+    }
+
+    /// Serves `{"request": …, "response": …}` for a valid, unexpired signed URL; 403 otherwise.
+    func bodies(_ request: Request, id rawID: String) async throws -> Response {
+        let params = request.uri.queryParameters
+        let forbidden = GatewayError.response(status: .forbidden, type: "forbidden", message: "this URL is invalid or has expired", id: nil)
+        guard let id = UUID(uuidString: rawID), let expires = params["expires"].flatMap({ Int64(String($0)) }),
+              let signature = params["signature"].map(String.init),
+              signer.verify(requestID: rawID, expires: expires, signature: signature, now: Int64(Date().timeIntervalSince1970)) else {
+            return forbidden
+        }
+        guard let bodies = try await store.bodies(id: id) else {
+            return GatewayError.response(status: .notFound, type: "not_found", message: "no stored bodies for \(rawID)", id: nil)
+        }
+        var fields: [(String, JSONValue)] = [
+            ("request", Self.jsonOrText(bodies.request)),
+            ("response", Self.jsonOrText(bodies.reconstructedResponse ?? bodies.response)),
+        ]
+        if bodies.reconstructedResponse != nil, let raw = bodies.response {
+            fields.append(("response_events", .string(String(decoding: raw, as: UTF8.self))))
+        }
+        return Envelope.json(.object(fields))
+    }
+
+    /// A body as parsed JSON when it is JSON, else as text; null when it was not stored.
+    static func jsonOrText(_ bytes: [UInt8]?) -> JSONValue {
+        guard let bytes else { return .null }
+        if let value = try? JSONParser.parse(bytes) { return value }
+        return .string(String(decoding: bytes, as: UTF8.self))
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<x.count { diff |= x[i] ^ y[i] }
+        return diff == 0
+    }
+}
+
+/// Helicone's management envelope: `{"data": …, "error": null}` or `{"data": null, "error": "…"}`.
+enum Envelope {
+    static func data(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        json(.object([("data", value), ("error", .null)]), status: status)
+    }
+
+    static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        json(.object([("data", .null), ("error", .string(message))]), status: status)
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+}

@@ -1,0 +1,141 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TollgateCore
+
+/// Builds the application that `tollgate serve` runs, so tests start exactly what users run.
+public enum Gateway {
+    /// What a started gateway tells its caller.
+    public struct Setup: Sendable {
+        public var adminKey: String
+        /// Set when the admin key was generated on this start (print it once).
+        public var generatedAdminKey: Bool
+        public var metrics: GatewayMetrics
+    }
+
+    public static func buildApplication(
+        config: GatewayConfig, logger: Logger = Logger(label: "tollgate"),
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) async throws -> (some ApplicationProtocol, Setup) {
+        if config.gatewayKeys.isEmpty, !config.bindsLoopbackOnly {
+            throw ConfigError("server.host is \(config.host) but auth.gateway_keys is empty: without gateway keys Tollgate only listens on loopback. Add auth.gateway_keys or set server.host to 127.0.0.1")
+        }
+        try FileManager.default.createDirectory(atPath: config.storagePath, withIntermediateDirectories: true)
+        let (adminKey, generated) = try secret(config.adminKey, file: "admin.key", in: config.storagePath, prefix: "tg_admin_")
+        let (signingKey, _) = try secret(config.bodySigningKey, file: "signing.key", in: config.storagePath, prefix: "")
+
+        let pricing = try loadPricing(config.pricingPath)
+        let store = try SQLiteRecordStore(path: config.storagePath + "/tollgate.sqlite")
+        try await store.migrate()
+
+        let metrics = GatewayMetrics()
+        let queue = RecordQueue(capacity: config.queueCapacity)
+        let requestIDs = RequestIDRegistry()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration(config))
+        let writer = RecordWriter(
+            queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
+            requestIDs: requestIDs, batchSize: config.batchSize, logger: logger
+        )
+        let proxy = ProxyResponder(
+            routing: RoutingTable(providers: config.providers, defaultProvider: config.defaultProvider, allowedTargetOrigins: config.allowedTargetURLs),
+            gatewayKeys: Dictionary(config.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
+            client: client, queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
+            maxBodyBytes: config.maxBodyBytes, logger: logger
+        )
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/healthz") { _, _ in Envelope.json(.object([("status", .string("ok"))])) }
+        router.get("/metrics") { _, _ in
+            metrics.queueDepth(queue.depth)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
+        ReadAPI(store: store, adminKey: adminKey, signer: BodyURLSigner(key: Array(signingKey.utf8))).register(on: router)
+        let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
+
+        let app = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            services: [HTTPClientService(client: client), writer],
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+        return (app, Setup(adminKey: adminKey, generatedAdminKey: generated, metrics: metrics))
+    }
+
+    static func upstreamConfiguration(_ config: GatewayConfig) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(Int64(config.connectTimeoutSeconds * 1000)), read: .milliseconds(Int64(config.stallTimeoutSeconds * 1000))),
+            decompression: .disabled
+        )
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = config.maxConnectionsPerHost
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    /// A configured secret, or the one stored under `storage.path`, or a new one written there.
+    static func secret(_ configured: String?, file: String, in directory: String, prefix: String) throws -> (String, generated: Bool) {
+        if let configured { return (configured, false) }
+        let path = directory + "/" + file
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
+            return (existing, false)
+        }
+        let key = prefix + Hex.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigError("cannot write \(path); check storage.path")
+        }
+        return (key, true)
+    }
+
+    /// Reads the pricing table from `path`, falling back to `conf/pricing.yaml` beside the binary's checkout.
+    static func loadPricing(_ path: String) throws -> PricingTable {
+        var candidates = [path]
+        if !path.hasPrefix("/") {
+            let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
+            candidates.append(executable.appendingPathComponent("../../\(path)").standardized.path)
+            candidates.append(executable.appendingPathComponent("../../../\(path)").standardized.path)
+        }
+        for candidate in candidates {
+            if let text = try? String(contentsOfFile: candidate, encoding: .utf8) {
+                do {
+                    return try PricingTable(yaml: text)
+                } catch {
+                    throw ConfigError("pricing table \(candidate) is invalid: \(error)")
+                }
+            }
+        }
+        throw ConfigError("pricing table not found at \(path) (set pricing.path or TOLLGATE_PRICING_PATH)")
+    }
+}
+
+/// Sends management paths to the router and everything else to the proxy, so the hot path
+/// skips routing entirely.
+struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Management.Context == BasicRequestContext {
+    let management: Management
+    let proxy: ProxyResponder
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        if Self.isManagement(request.uri.path) {
+            return try await management.respond(to: request, context: context)
+        }
+        return try await proxy.respond(to: request, context: context)
+    }
+
+    static func isManagement(_ path: String) -> Bool {
+        path == "/healthz" || path == "/metrics" || path.hasPrefix("/v1/requests") || path.hasPrefix("/v1/stats")
+            || path.hasPrefix("/v1/bodies/") || path.hasPrefix("/v1/webhooks")
+    }
+}
+
+/// Shuts the upstream client down after the server and recorder have stopped.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

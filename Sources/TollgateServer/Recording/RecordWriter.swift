@@ -1,0 +1,64 @@
+import Logging
+import ServiceLifecycle
+import TollgateCore
+
+/// Drains the ``RecordQueue`` in batches: builds each record (usage, cost, reconstruction) and
+/// writes the batch in one transaction. On graceful shutdown it finishes what was queued.
+struct RecordWriter: Service {
+    let queue: RecordQueue
+    let store: any RecordStore
+    let builder: RecordBuilder
+    let metrics: GatewayMetrics
+    let requestIDs: RequestIDRegistry
+    let batchSize: Int
+    let logger: Logger
+
+    init(queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry, batchSize: Int, logger: Logger) {
+        self.queue = queue
+        self.store = store
+        self.builder = builder
+        self.metrics = metrics
+        self.requestIDs = requestIDs
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            while true {
+                let exchanges = await queue.nextBatch(max: batchSize)
+                if exchanges.isEmpty { break }
+                await write(exchanges)
+            }
+            logger.info("recorder drained")
+        } onGracefulShutdown: {
+            queue.close()
+        }
+    }
+
+    func write(_ exchanges: [Exchange]) async {
+        let built = exchanges.map { builder.build($0) }
+        let batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies) }
+        var attempt = 0
+        while true {
+            do {
+                try await store.insert(batch)
+                break
+            } catch {
+                attempt += 1
+                guard attempt < 5 else {
+                    logger.error("dropping \(batch.count) records after \(attempt) failed writes: \(error)")
+                    metrics.recordsDropped(batch.count, reason: "store_error")
+                    return
+                }
+                logger.warning("record write failed (attempt \(attempt)), retrying: \(error)")
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
+            }
+        }
+        requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id))
+        for item in built {
+            metrics.recorded(item.record, unpriced: item.unpriced)
+        }
+        metrics.queueDepth(queue.depth)
+    }
+}

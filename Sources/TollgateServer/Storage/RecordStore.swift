@@ -1,0 +1,105 @@
+import Foundation
+import TollgateCore
+
+/// One finished call ready to be stored: its record and bodies.
+public struct StoredExchange: Sendable {
+    public var record: RequestRecord
+    public var bodies: StoredBodies
+
+    public init(record: RequestRecord, bodies: StoredBodies) {
+        self.record = record
+        self.bodies = bodies
+    }
+}
+
+/// Filters for `GET /v1/requests`.
+public struct RecordQuery: Sendable {
+    /// Nil means every project (the global admin key).
+    public var project: String?
+    public var userID: String?
+    /// Property filters: lowercased name and exact value; all must hold.
+    public var properties: [Property] = []
+    public var model: String?
+    public var status: Int?
+    public var since: Date?
+    public var until: Date?
+    public var limit: Int = 50
+    /// Resume after this (created_at microseconds, id) position, newest first.
+    public var cursor: RecordCursor?
+
+    public init() {}
+}
+
+/// A position in the newest-first listing, opaque to API users.
+public struct RecordCursor: Sendable, Equatable {
+    public var createdAtMicros: Int64
+    public var id: String
+
+    /// `<micros>_<id>`, the form handed out as `next_cursor`.
+    public var token: String { "\(createdAtMicros)_\(id)" }
+
+    public init(createdAtMicros: Int64, id: String) {
+        self.createdAtMicros = createdAtMicros
+        self.id = id
+    }
+
+    public init?(token: String) {
+        let parts = token.split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, let micros = Int64(parts[0]), UUID(uuidString: String(parts[1])) != nil else { return nil }
+        self.init(createdAtMicros: micros, id: String(parts[1]))
+    }
+}
+
+public struct RecordPage: Sendable {
+    public var records: [RequestRecord]
+    public var nextCursor: RecordCursor?
+}
+
+/// What `GET /v1/stats` groups by.
+public enum StatsGrouping: Sendable, Equatable {
+    case user
+    case model
+    case property(String)
+}
+
+public struct StatsQuery: Sendable {
+    public var project: String?
+    public var grouping: StatsGrouping
+    public var since: Date?
+    public var until: Date?
+
+    public init(project: String?, grouping: StatsGrouping, since: Date?, until: Date?) {
+        self.project = project
+        self.grouping = grouping
+        self.since = since
+        self.until = until
+    }
+}
+
+public struct StatsRow: Sendable, Equatable {
+    public var group: String?
+    public var count: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int
+    /// Sum of the priced calls' cost; calls with no price are counted in `unpricedCount`.
+    public var costUSD: Double
+    public var unpricedCount: Int
+    public var latencyP50Ms: Double?
+    public var latencyP95Ms: Double?
+}
+
+/// Where records and bodies live. SQLite is the embedded default; PostgreSQL is a second
+/// implementation of the same protocol, so SQL stays portable and types plain.
+public protocol RecordStore: Sendable {
+    /// Creates or upgrades the schema.
+    func migrate() async throws
+    /// Writes a batch of finished calls in one transaction.
+    func insert(_ batch: [StoredExchange]) async throws
+    func record(id: UUID) async throws -> RequestRecord?
+    func records(matching query: RecordQuery) async throws -> RecordPage
+    func stats(_ query: StatsQuery) async throws -> [StatsRow]
+    func bodies(id: UUID) async throws -> StoredBodies?
+    /// Whether a record with this id exists (for `Helicone-Request-Id` re-use, answered 409).
+    func contains(id: UUID) async throws -> Bool
+}

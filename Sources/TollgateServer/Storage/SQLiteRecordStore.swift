@@ -1,0 +1,277 @@
+import Foundation
+import GRDB
+import TollgateCore
+
+/// The embedded store: one SQLite file in WAL mode under `storage.path`.
+///
+/// Bodies live in their own table as blobs, beside the records, so a batch of calls is one
+/// transaction and one fsync; see the README's "Where bodies live" for the measurement.
+public final class SQLiteRecordStore: RecordStore {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database file at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    public func migrate() async throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-records") { db in
+            try db.execute(sql: """
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    project TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    method TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    model TEXT,
+                    status INTEGER NOT NULL,
+                    stream BOOLEAN NOT NULL,
+                    user_id TEXT,
+                    properties TEXT NOT NULL,
+                    session_id TEXT,
+                    session_path TEXT,
+                    session_name TEXT,
+                    prompt_tokens INTEGER,
+                    completion_tokens INTEGER,
+                    total_tokens INTEGER,
+                    cache_read_tokens INTEGER,
+                    cache_write_tokens INTEGER,
+                    reasoning_tokens INTEGER,
+                    cost_usd DOUBLE PRECISION,
+                    latency_ms DOUBLE PRECISION NOT NULL,
+                    time_to_first_token_ms DOUBLE PRECISION,
+                    request_bytes INTEGER NOT NULL,
+                    response_bytes INTEGER NOT NULL,
+                    error TEXT
+                );
+                CREATE INDEX requests_project_created ON requests (project, created_at DESC, id DESC);
+                CREATE INDEX requests_created ON requests (created_at DESC, id DESC);
+                CREATE INDEX requests_user ON requests (user_id, created_at DESC);
+                CREATE INDEX requests_model ON requests (model, created_at DESC);
+                CREATE TABLE request_properties (
+                    request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (request_id, name)
+                );
+                CREATE INDEX request_properties_name_value ON request_properties (name, value);
+                CREATE TABLE bodies (
+                    request_id TEXT PRIMARY KEY REFERENCES requests(id) ON DELETE CASCADE,
+                    request BLOB,
+                    response BLOB,
+                    response_reconstructed BLOB
+                );
+                """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func insert(_ batch: [StoredExchange]) async throws {
+        guard !batch.isEmpty else { return }
+        try await pool.write { db in
+            let insertRecord = try db.cachedStatement(sql: """
+                INSERT INTO requests (id, project, created_at, method, path, provider, model, status, stream,
+                    user_id, properties, session_id, session_path, session_name, prompt_tokens, completion_tokens,
+                    total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms,
+                    time_to_first_token_ms, request_bytes, response_bytes, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """)
+            let insertProperty = try db.cachedStatement(sql: "INSERT INTO request_properties (request_id, name, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            let insertBodies = try db.cachedStatement(sql: "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            for item in batch {
+                let r = item.record
+                let id = r.id.uuidString.lowercased()
+                try insertRecord.execute(arguments: [
+                    id, r.project, Self.micros(r.createdAt), r.method, r.path, r.provider, r.model, r.status, r.stream,
+                    r.userID, PropertyCoding.encode(r.properties), r.sessionID, r.sessionPath, r.sessionName,
+                    r.usage?.inputTokens, r.usage?.outputTokens, r.usage?.totalTokens, r.usage?.cacheReadTokens,
+                    r.usage?.cacheWriteTokens, r.usage?.reasoningTokens, r.costUSD, r.latencyMs,
+                    r.timeToFirstTokenMs, r.requestBytes, r.responseBytes, r.error,
+                ])
+                for property in r.properties {
+                    try insertProperty.execute(arguments: [id, property.key, property.value])
+                }
+                try insertBodies.execute(arguments: [
+                    id, item.bodies.request.map { Data($0) }, item.bodies.response.map { Data($0) },
+                    item.bodies.reconstructedResponse.map { Data($0) },
+                ])
+            }
+        }
+    }
+
+    public func record(id: UUID) async throws -> RequestRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.record(from:))
+        }
+    }
+
+    public func contains(id: UUID) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM requests WHERE id = ?)", arguments: [id.uuidString.lowercased()]) ?? false
+        }
+    }
+
+    public func records(matching query: RecordQuery) async throws -> RecordPage {
+        let filter = SQLFilter(query)
+        let limit = max(1, min(query.limit, 1000))
+        let rows = try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM requests r WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)",
+                arguments: StatementArguments(filter.arguments.map(\.databaseValue))
+            )
+        }
+        var records = rows.prefix(limit).map(Self.record(from:))
+        var next: RecordCursor?
+        if rows.count > limit, let last = records.last {
+            next = RecordCursor(createdAtMicros: Self.micros(last.createdAt), id: last.id.uuidString.lowercased())
+        }
+        records = Array(records)
+        return RecordPage(records: records, nextCursor: next)
+    }
+
+    public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
+        var base = RecordQuery()
+        base.project = query.project
+        base.since = query.since
+        base.until = query.until
+        let filter = SQLFilter(base)
+        var arguments = filter.arguments
+        let groupExpression: String
+        switch query.grouping {
+        case .user: groupExpression = "r.user_id"
+        case .model: groupExpression = "r.model"
+        case .property(let name):
+            groupExpression = "(SELECT p.value FROM request_properties p WHERE p.request_id = r.id AND p.name = ?)"
+            arguments.insert(.text(name.lowercased()), at: 0)
+        }
+        let sql = "SELECT \(groupExpression) AS grp, latency_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd, model FROM requests r WHERE \(filter.sql)"
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments.map(\.databaseValue)))
+        }
+        return StatsAggregator.aggregate(rows.map { row in
+            StatsAggregator.Sample(
+                group: row["grp"], latencyMs: row["latency_ms"], promptTokens: row["prompt_tokens"] ?? 0,
+                completionTokens: row["completion_tokens"] ?? 0, totalTokens: row["total_tokens"] ?? 0,
+                costUSD: row["cost_usd"], hasUsage: row["total_tokens"] != nil
+            )
+        })
+    }
+
+    public func bodies(id: UUID) async throws -> StoredBodies? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?", arguments: [id.uuidString.lowercased()]).map { row in
+                StoredBodies(
+                    request: (row["request"] as Data?).map { [UInt8]($0) },
+                    response: (row["response"] as Data?).map { [UInt8]($0) },
+                    reconstructedResponse: (row["response_reconstructed"] as Data?).map { [UInt8]($0) }
+                )
+            }
+        }
+    }
+
+    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+
+    static func record(from row: Row) -> RequestRecord {
+        let total: Int? = row["total_tokens"]
+        var usage: TokenUsage?
+        if total != nil {
+            usage = TokenUsage(
+                inputTokens: row["prompt_tokens"] ?? 0, outputTokens: row["completion_tokens"] ?? 0,
+                cacheReadTokens: row["cache_read_tokens"] ?? 0, cacheWrite5mTokens: row["cache_write_tokens"] ?? 0,
+                reasoningTokens: row["reasoning_tokens"] ?? 0
+            )
+        }
+        let micros: Int64 = row["created_at"]
+        return RequestRecord(
+            id: UUID(uuidString: row["id"])!, project: row["project"],
+            createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), method: row["method"], path: row["path"],
+            provider: row["provider"], model: row["model"], status: row["status"], stream: row["stream"],
+            userID: row["user_id"], properties: PropertyCoding.decode(row["properties"]), sessionID: row["session_id"],
+            sessionPath: row["session_path"], sessionName: row["session_name"], usage: usage, costUSD: row["cost_usd"],
+            latencyMs: row["latency_ms"], timeToFirstTokenMs: row["time_to_first_token_ms"],
+            requestBytes: row["request_bytes"], responseBytes: row["response_bytes"], error: row["error"]
+        )
+    }
+}
+
+/// A portable SQL value for filters, so both stores can bind the same arguments.
+enum SQLArgument: Sendable {
+    case text(String)
+    case integer(Int64)
+
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .text(let s): s.databaseValue
+        case .integer(let i): i.databaseValue
+        }
+    }
+}
+
+/// The WHERE clause of a ``RecordQuery``, in SQL that SQLite and PostgreSQL both accept
+/// (positional `?` placeholders; the PostgreSQL store renumbers them).
+struct SQLFilter {
+    var sql: String
+    var arguments: [SQLArgument]
+
+    init(_ query: RecordQuery) {
+        var clauses: [String] = []
+        var arguments: [SQLArgument] = []
+        if let project = query.project {
+            clauses.append("r.project = ?")
+            arguments.append(.text(project))
+        }
+        if let user = query.userID {
+            clauses.append("r.user_id = ?")
+            arguments.append(.text(user))
+        }
+        if let model = query.model {
+            clauses.append("r.model = ?")
+            arguments.append(.text(model))
+        }
+        if let status = query.status {
+            clauses.append("r.status = ?")
+            arguments.append(.integer(Int64(status)))
+        }
+        if let since = query.since {
+            clauses.append("r.created_at >= ?")
+            arguments.append(.integer(SQLiteRecordStore.micros(since)))
+        }
+        if let until = query.until {
+            clauses.append("r.created_at < ?")
+            arguments.append(.integer(SQLiteRecordStore.micros(until)))
+        }
+        for property in query.properties {
+            clauses.append("EXISTS (SELECT 1 FROM request_properties p WHERE p.request_id = r.id AND p.name = ? AND p.value = ?)")
+            arguments.append(.text(property.key))
+            arguments.append(.text(property.value))
+        }
+        if let cursor = query.cursor {
+            clauses.append("(r.created_at < ? OR (r.created_at = ? AND r.id < ?))")
+            arguments.append(.integer(cursor.createdAtMicros))
+            arguments.append(.integer(cursor.createdAtMicros))
+            arguments.append(.text(cursor.id))
+        }
+        self.sql = clauses.isEmpty ? "1 = 1" : clauses.joined(separator: " AND ")
+        self.arguments = arguments
+    }
+}
+
+/// Properties as stored in a record's `properties` column: a JSON object in the order sent.
+enum PropertyCoding {
+    static func encode(_ properties: [Property]) -> String {
+        JSONValue.object(properties.map { ($0.name, .string($0.value)) }).serializedString()
+    }
+
+    static func decode(_ text: String?) -> [Property] {
+        guard let text, let value = try? JSONValue.parse(text), let object = value.objectValue else { return [] }
+        return object.compactMap { name, value in value.stringValue.map { Property(name: name, value: $0) } }
+    }
+}
