@@ -70,7 +70,10 @@ let package = Package(
             name: "TollgateServerTests",
             dependencies: [
                 "TollgateServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "TollgateCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

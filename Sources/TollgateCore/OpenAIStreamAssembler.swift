@@ -1,7 +1,8 @@
 /// Rebuilds the object a non-streaming OpenAI chat completions or legacy completions call
 /// would have returned, from the `chat.completion.chunk` / `text_completion` chunks of a
 /// stream: text concatenated per choice, tool calls merged by index with their argument
-/// fragments joined, the last finish reason, and the usage chunk's usage.
+/// fragments joined, the last finish reason, and the usage chunk's usage (or Groq's
+/// `x_groq.usage`, which Groq sends instead).
 struct OpenAIStreamAssembler {
     private struct ToolCall {
         var index: Int
@@ -41,7 +42,7 @@ struct OpenAIStreamAssembler {
         if model == nil { model = chunk["model"]?.stringValue }
         if let fingerprint = chunk["system_fingerprint"], !fingerprint.isNull { systemFingerprint = fingerprint }
         if let tier = chunk["service_tier"], !tier.isNull { serviceTier = tier }
-        if let chunkUsage = chunk["usage"], !chunkUsage.isNull { usage = chunkUsage }
+        if let chunkUsage = chunk["usage"] ?? chunk["x_groq"]?["usage"], !chunkUsage.isNull { usage = chunkUsage }
         for choice in chunk["choices"]?.arrayValue ?? [] {
             add(choice: choice)
         }

@@ -119,17 +119,14 @@ public struct SSEParser: Sendable {
         var valueStart = colon < lineBytes.endIndex ? colon + 1 : colon
         if valueStart < lineBytes.endIndex, lineBytes[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
         let value = UnsafeBufferPointer(rebasing: lineBytes[valueStart...])
-        switch String(decoding: name, as: UTF8.self) {
-        case "data":
+        if name.elementsEqual("data".utf8) {
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)
             hasData = true
-        case "event":
+        } else if name.elementsEqual("event".utf8) {
             eventType = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
-        case "id" where !value.contains(0):
+        } else if name.elementsEqual("id".utf8), !value.contains(0) {
             eventID = String(decoding: value, as: UTF8.self)
-        default:
-            break
         }
     }
 

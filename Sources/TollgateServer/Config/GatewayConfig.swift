@@ -15,6 +15,11 @@ public struct GatewayConfig: Sendable {
     public struct GatewayKey: Sendable, Equatable {
         public var key: String
         public var project: String
+
+        public init(key: String, project: String) {
+            self.key = key
+            self.project = project
+        }
     }
 
     public var host = "127.0.0.1"

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import TollgateCore
+import TollgateServer
+
+/// The gateway exactly as `tollgate serve` builds it, on port 0 with its own temporary storage,
+/// its providers pointed at fake servers.
+final class TestGateway: Sendable {
+    let server: RunningServer
+    let adminKey: String
+    let storagePath: String
+    let config: GatewayConfig
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    private init(server: RunningServer, adminKey: String, storagePath: String, config: GatewayConfig) {
+        self.server = server
+        self.adminKey = adminKey
+        self.storagePath = storagePath
+        self.config = config
+    }
+
+    /// Starts a gateway whose `openai` and `anthropic` providers are `provider` (unless `configure` changes them).
+    static func start(provider: FakeProvider? = nil, storagePath: String? = nil, _ configure: (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
+        var config = GatewayConfig()
+        config.port = 0
+        config.storagePath = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
+        config.pricingPath = repositoryRoot + "/conf/pricing.yaml"
+        config.adminKey = "test-admin-key"
+        if let provider {
+            config.providers = config.providers.map { route in
+                var route = route
+                route.origin = Origin(provider.baseURL)!
+                return route
+            }
+        }
+        configure(&config)
+        let settings = config
+        let server = try await RunningServer.start { onRunning in
+            try await Gateway.buildApplication(config: settings, logger: RunningServer.quietLogger, onServerRunning: onRunning).0
+        }
+        return TestGateway(server: server, adminKey: settings.adminKey ?? "", storagePath: settings.storagePath, config: settings)
+    }
+
+    var baseURL: String { server.baseURL }
+
+    func stop() async throws { try await server.stop() }
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+    }
+
+    /// Sends one request and reads the whole answer.
+    func send(_ method: HTTPMethod = .POST, _ path: String, body: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { request.headers.add(name: "content-type", value: "application/json") }
+        }
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
+    }
+
+    /// `GET` with the admin key.
+    func admin(_ path: String) async throws -> Reply {
+        try await send(.GET, path, headers: [("Authorization", "Bearer \(adminKey)")])
+    }
+
+    /// Waits until the record with `id` is written (the recorder runs after the response) and returns it.
+    func record(_ id: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let reply = try await admin("/v1/requests/\(id)")
+            if reply.status == 200, let data = reply.json?["data"] as? [String: Any] { return data }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("record \(id) was not written within \(timeout)")
+    }
+}
