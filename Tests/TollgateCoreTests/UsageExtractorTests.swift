@@ -165,6 +165,21 @@ private func extracting(
         #expect(filtered.reconstructed?["choices"]?[0]?["message"]?["content"]?.stringValue == "Hello world")
     }
 
+    @Test func groqStreamsReportUsageUnderXGroq() {
+        let stream = """
+        data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"llama-3.3-70b-versatile","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}
+
+        data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"llama-3.3-70b-versatile","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"id":"req_1","usage":{"prompt_tokens":40,"completion_tokens":2,"total_tokens":42}}}
+
+        data: [DONE]
+
+
+        """
+        let result = UsageExtractor.fromStream(Array(stream.utf8), format: .openai)
+        #expect(result.usage == TokenUsage(inputTokens: 40, outputTokens: 2))
+        #expect(result.reconstructed?["choices"]?[0]?["message"]?["content"]?.stringValue == "Hi")
+    }
+
     @Test func garbageStreamsGiveNothing() {
         let result = UsageExtractor.fromStream(Array("hello\n\ndata: {oops\n\n".utf8), format: .openai)
         #expect(result.usage == nil && result.model == nil && result.reconstructed == nil && result.streamError == nil)
