@@ -1,6 +1,8 @@
 /// Why a JSON text was rejected, and at which byte offset.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What was wrong.
     public var message: String
+    /// The byte offset in the input where it went wrong.
     public var offset: Int
 
     public init(message: String, offset: Int) {

@@ -36,11 +36,17 @@ public struct ModelPrice: Sendable, Equatable {
 public struct PricingTable: Sendable {
     /// One priced model as written in the table.
     public struct Entry: Sendable, Equatable {
+        /// The model name or prefix, lowercased.
         public var model: String
+        /// True for `match: prefix`.
         public var prefix: Bool
+        /// The only provider name (lowercased) this entry applies to; nil for any.
         public var provider: String?
+        /// The price, with defaults filled in.
         public var price: ModelPrice
+        /// Where the price was read.
         public var source: String?
+        /// When the price was read (`YYYY-MM-DD`).
         public var readOn: String?
     }
 
@@ -50,6 +56,7 @@ public struct PricingTable: Sendable {
         public var description: String { message }
     }
 
+    /// The entries in file order.
     public private(set) var entries: [Entry]
 
     /// Parses the YAML table: a top-level `models:` list of entries with `model`, `match`
