@@ -74,8 +74,10 @@ struct StreamingTests {
         let record = try await gateway.record(try #require(reply.headers.first(name: "helicone-id")))
         let ttft = try #require(record["time_to_first_token_ms"] as? Double)
         let latency = try #require(record["latency_ms"] as? Double)
+        // The provider waits 150 ms before its first byte and 100 ms between its four events.
         #expect(ttft >= 150)
-        #expect(latency >= ttft + 300)
+        #expect(latency >= 450)
+        #expect(latency >= ttft)
         try await gateway.stop()
         try await provider.stop()
     }

@@ -10,6 +10,7 @@ struct ReadAPI: Sendable {
     let store: any RecordStore
     let adminKey: String
     let signer: BodyURLSigner
+    let links: BodyLinks
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/requests") { request, _ in try await self.withAdmin(request) { try await self.list(request) } }
@@ -69,7 +70,9 @@ struct ReadAPI: Sendable {
     func get(_ rawID: String) async throws -> Response {
         guard let id = UUID(uuidString: rawID) else { return Envelope.failure(.badRequest, "request id must be a UUID") }
         guard let record = try await store.record(id: id) else { return Envelope.failure(.notFound, "no request \(rawID)") }
-        return Envelope.data(RecordJSON.encode(record))
+        var json = RecordJSON.encode(record)
+        json.set("request_response_url", .string(links.url(for: id)))
+        return Envelope.data(json)
     }
 
     func stats(_ request: Request) async throws -> Response {

@@ -52,14 +52,19 @@ public enum Gateway {
             metrics.queueDepth(queue.depth)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
-        ReadAPI(store: store, adminKey: adminKey, signer: BodyURLSigner(key: Array(signingKey.utf8))).register(on: router)
+        let signer = BodyURLSigner(key: Array(signingKey.utf8))
+        let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL)
+        ReadAPI(store: store, adminKey: adminKey, signer: signer, links: links).register(on: router)
         let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
 
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             services: [HTTPClientService(client: client), writer],
-            onServerRunning: onServerRunning,
+            onServerRunning: { channel in
+                links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
+                await onServerRunning(channel)
+            },
             logger: logger
         )
         return (app, Setup(adminKey: adminKey, generatedAdminKey: generated, metrics: metrics))

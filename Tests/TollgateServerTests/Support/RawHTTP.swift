@@ -3,11 +3,12 @@ import Foundation
 import Glibc
 #endif
 
-/// Writes raw bytes to 127.0.0.1:port and reads until the server closes or `timeout` passes:
+/// Writes raw bytes to 127.0.0.1:port and reads until the server closes, `timeout` passes or
+/// `marker` arrives (then it hangs up):
 /// for requests an HTTP client library refuses to send, or cuts short on purpose.
 enum RawHTTP {
-    static func exchange(port: Int, request: [UInt8], readTimeout: TimeInterval = 5) async throws -> String {
-        try await Task.detached {
+    static func exchange(port: Int, request: [UInt8], readTimeout: TimeInterval = 5, closeWhenSeen marker: String? = nil) async throws -> String {
+        try await onOwnThread {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
             defer { close(fd) }
@@ -33,8 +34,20 @@ enum RawHTTP {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n <= 0 { break }
                 received.append(contentsOf: buffer[0..<n])
+                if let marker, String(decoding: received, as: UTF8.self).contains(marker) { break }
             }
             return String(decoding: received, as: UTF8.self)
-        }.value
+        }
+    }
+
+    /// Runs blocking socket calls on a thread of their own, never on the shared concurrency pool
+    /// (two cores give it two threads; blocking one starves the servers under test).
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.start()
+        }
     }
 }

@@ -1,0 +1,166 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import Hummingbird
+import TollgateCore
+
+@Suite("Bad input and failing upstreams")
+struct FailureTests {
+    @Test("a malformed JSON body is still forwarded byte for byte, and the provider's answer returned")
+    func malformedBodyForwarded() async throws {
+        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(#"{"error":{"message":"We could not parse the JSON body"}}"#, status: .badRequest) }
+        let gateway = try await TestGateway.start(provider: provider)
+        let body = #"{"model": "gpt-4o-mini", "stream": true, "messages": [ oops"#
+        let reply = try await gateway.send(.POST, "/v1/chat/completions", body: body)
+        #expect(reply.status == 400)
+        #expect(reply.text == #"{"error":{"message":"We could not parse the JSON body"}}"#)
+        #expect(provider.requests.first.map { String(decoding: $0.body, as: UTF8.self) } == body)
+        let record = try await gateway.record(try #require(reply.headers.first(name: "helicone-id")))
+        #expect(record["status"] as? Int == 400)
+        #expect(record["model"] is NSNull)
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
+    @Test("an upstream that refuses the connection gives 502 and a record saying so")
+    func upstreamRefused() async throws {
+        let closed = try await FakeProvider.start { _, _ in FakeProvider.json("{}") }
+        let deadURL = closed.baseURL
+        try await closed.stop()
+        let gateway = try await TestGateway.start { config in
+            config.providers = config.providers.map { var p = $0; p.origin = Origin(deadURL)!; return p }
+        }
+        let reply = try await gateway.send(.POST, "/openai/v1/chat/completions", body: #"{"model":"gpt-4o-mini"}"#)
+        #expect(reply.status == 502)
+        let error = try #require(reply.json?["error"] as? [String: Any])
+        #expect(error["type"] as? String == "upstream_unreachable")
+        let record = try await gateway.record(try #require(reply.headers.first(name: "helicone-id")))
+        #expect(record["status"] as? Int == 502)
+        #expect((record["error"] as? String)?.hasPrefix("upstream_unreachable") == true)
+        #expect(record["model"] as? String == "gpt-4o-mini")
+        try await gateway.stop()
+    }
+
+    @Test("an upstream that stalls mid-stream is cut after the stall timeout and recorded as a timeout")
+    func upstreamStallsMidStream() async throws {
+        let hold = Gate()
+        let provider = try await FakeProvider.start { _, _ in
+            FakeProvider.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo")], hold: hold)
+        }
+        let gateway = try await TestGateway.start(provider: provider) { $0.stallTimeoutSeconds = 0.5 }
+        let id = UUID().uuidString.lowercased()
+        var request = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Helicone-Request-Id", value: id)
+        request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#))
+        let response = try await TestGateway.client.execute(request, timeout: .seconds(20))
+        #expect(response.status.code == 200)
+        var received = ""
+        var cutShort = false
+        do {
+            for try await chunk in response.body { received += String(buffer: chunk) }
+        } catch {
+            cutShort = true
+        }
+        #expect(received == ProviderFixtures.chatChunk("Hel"))
+        #expect(cutShort, "the client must see an incomplete response, not a clean end")
+        let record = try await gateway.record(id)
+        #expect((record["error"] as? String)?.hasPrefix("upstream_timeout") == true)
+        #expect(record["stream"] as? Bool == true)
+        hold.open()
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
+    @Test("a client that disconnects mid-stream is recorded as cancelled and the upstream call is dropped")
+    func clientDisconnects() async throws {
+        let upstreamClosed = Gate()
+        let provider = try await FakeProvider.start { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
+                do {
+                    for i in 0..<400 {
+                        try await writer.write(ByteBuffer(string: ProviderFixtures.chatChunk("t\(i)")))
+                        try await Task.sleep(for: .milliseconds(25))
+                    }
+                } catch {
+                    upstreamClosed.open()
+                    throw error
+                }
+                try await writer.finish(nil)
+            })
+        }
+        let gateway = try await TestGateway.start(provider: provider)
+        let id = UUID().uuidString.lowercased()
+        let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nHelicone-Request-Id: \(id)\r\nContent-Type: application/json\r\nContent-Length: 59\r\n\r\n"
+        let body = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{}}  "#
+        #expect(body.utf8.count == 59)
+        let seen = try await RawHTTP.exchange(port: gateway.server.port, request: Array((head + body).utf8), closeWhenSeen: "t3")
+        #expect(seen.hasPrefix("HTTP/1.1 200"))
+        #expect(!seen.contains("t10"))
+        let record = try await gateway.record(id)
+        #expect((record["error"] as? String)?.hasPrefix("client_cancelled") == true)
+        // The provider notices its client (the gateway) went away.
+        try await withTimeout(.seconds(10)) { await upstreamClosed.wait() }
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
+    @Test("an upstream that answers before reading a large body does not break the gateway")
+    func upstreamAnswersBeforeReadingBody() async throws {
+        let provider = try await FakeProvider.start(readBody: false) { _, _ in
+            FakeProvider.json(#"{"error":{"message":"too large"}}"#, status: .contentTooLarge)
+        }
+        let gateway = try await TestGateway.start(provider: provider)
+        let big = #"{"model":"gpt-4o-mini","input":""# + String(repeating: "a", count: 4 << 20) + #""}"#
+        for _ in 0..<3 {
+            let reply = try await gateway.send(.POST, "/v1/embeddings", body: big)
+            #expect(reply.status == 413)
+            #expect(reply.text == #"{"error":{"message":"too large"}}"#)
+        }
+        let after = try await gateway.send(.GET, "/healthz")
+        #expect(after.status == 200)
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
+    @Test("the body URL serves both bodies; a forged or expired one gets 403")
+    func signedBodyURL() async throws {
+        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion) }
+        let gateway = try await TestGateway.start(provider: provider) { $0.bodyURLTTLSeconds = 2 }
+        let requestBody = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo / \"quoted\""}]}"#
+        let reply = try await gateway.send(.POST, "/v1/chat/completions", body: requestBody)
+        let record = try await gateway.record(try #require(reply.headers.first(name: "helicone-id")))
+        let url = try #require(record["request_response_url"] as? String)
+        #expect(url.hasPrefix(gateway.baseURL + "/v1/bodies/"))
+        let path = String(url.dropFirst(gateway.baseURL.count))
+        let fetched = try await gateway.send(.GET, path)
+        #expect(fetched.status == 200)
+        let json = try #require(fetched.json)
+        let request = try #require(json["request"] as? [String: Any])
+        #expect(((request["messages"] as? [[String: Any]])?.first?["content"] as? String) == "héllo / \"quoted\"")
+        let response = try #require(json["response"] as? [String: Any])
+        #expect((((response["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String) == "Hello there")
+
+        var forged = path
+        let last = forged.removeLast()
+        forged.append(last == "0" ? "1" : "0")
+        #expect(try await gateway.send(.GET, forged).status == 403)
+        let otherExpiry = path.replacingOccurrences(of: "expires=", with: "expires=9")
+        #expect(try await gateway.send(.GET, otherExpiry).status == 403)
+        try await Task.sleep(for: .milliseconds(2100))
+        #expect(try await gateway.send(.GET, path).status == 403)
+        try await gateway.stop()
+        try await provider.stop()
+    }
+}
+
+func withTimeout(_ duration: Duration, _ body: @escaping @Sendable () async -> Void) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask { await body(); return true }
+        group.addTask { try await Task.sleep(for: duration); return false }
+        let finished = try await group.next() ?? false
+        group.cancelAll()
+        if !finished { throw TestFailure("timed out after \(duration)") }
+    }
+}
