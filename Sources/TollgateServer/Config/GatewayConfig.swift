@@ -11,7 +11,7 @@ import TollgateCore
 /// `upstream.connect_timeout_seconds`, `upstream.stall_timeout_seconds`,
 /// `upstream.max_connections_per_host`, `bodies.url_ttl_seconds`, `bodies.signing_key`,
 /// `pricing.path`, `webhooks.allowed_private_hosts`.
-public struct GatewayConfig: Sendable {
+public struct GatewayConfig: Sendable, Equatable {
     public struct GatewayKey: Sendable, Equatable {
         public var key: String
         public var project: String

@@ -1,0 +1,144 @@
+"""A stand-in for OpenAI and Anthropic: a real HTTP server on 127.0.0.1, port 0.
+
+It answers chat completions and messages in JSON or SSE with real-shaped usage, and keeps
+every request it received so tests can check what the gateway forwarded.
+"""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+OPENAI_USAGE = {
+    "prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200,
+    "prompt_tokens_details": {"cached_tokens": 400, "audio_tokens": 0},
+    "completion_tokens_details": {"reasoning_tokens": 64, "audio_tokens": 0},
+}
+ANTHROPIC_USAGE = {
+    "input_tokens": 100, "cache_creation_input_tokens": 500, "cache_read_input_tokens": 1000,
+    "cache_creation": {"ephemeral_5m_input_tokens": 300, "ephemeral_1h_input_tokens": 200},
+    "output_tokens": 50, "service_tier": "standard",
+}
+
+
+def chat_completion(model):
+    return {
+        "id": "chatcmpl-fake1", "object": "chat.completion", "created": 1764547200, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the fake provider / “quoted”", "refusal": None},
+                     "logprobs": None, "finish_reason": "stop"}],
+        "usage": OPENAI_USAGE, "service_tier": "default", "system_fingerprint": "fp_fake",
+    }
+
+
+def chat_chunks(model, include_usage):
+    base = {"id": "chatcmpl-fake2", "object": "chat.completion.chunk", "created": 1764547200, "model": model,
+            "system_fingerprint": "fp_fake"}
+    parts = [{"role": "assistant", "content": ""}, {"content": "Hello"}, {"content": " world"}]
+    chunks = []
+    for delta in parts:
+        c = dict(base, choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}])
+        if include_usage:
+            c["usage"] = None
+        chunks.append(c)
+    last = dict(base, choices=[{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}])
+    if include_usage:
+        last["usage"] = None
+    chunks.append(last)
+    if include_usage:
+        chunks.append(dict(base, choices=[], usage={
+            "prompt_tokens": 20, "completion_tokens": 2, "total_tokens": 22,
+            "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}))
+    return ["data: " + json.dumps(c, separators=(",", ":")) + "\n\n" for c in chunks] + ["data: [DONE]\n\n"]
+
+
+def anthropic_message(model):
+    return {
+        "id": "msg_fake1", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": "Bonjour 👋"}],
+        "stop_reason": "end_turn", "stop_sequence": None, "usage": ANTHROPIC_USAGE,
+    }
+
+
+def anthropic_events(model):
+    def ev(name, data):
+        return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    start_usage = dict(ANTHROPIC_USAGE, output_tokens=1)
+    return [
+        ev("message_start", {"type": "message_start", "message": {
+            "id": "msg_fake2", "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": start_usage}}),
+        ev("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ev("ping", {"type": "ping"}),
+        ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Bon"}}),
+        ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "jour"}}),
+        ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                             "usage": {"output_tokens": 50}}),
+        ev("message_stop", {"type": "message_stop"}),
+    ]
+
+
+class FakeProvider:
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                with provider.lock:
+                    provider.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": raw})
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return self.send_json(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
+                model = body.get("model", "gpt-4o-mini")
+                if self.path.startswith("/v1/chat/completions"):
+                    if body.get("stream"):
+                        include = bool((body.get("stream_options") or {}).get("include_usage"))
+                        return self.send_sse(chat_chunks(model, include))
+                    return self.send_json(200, chat_completion(model))
+                if self.path.startswith("/v1/messages"):
+                    if body.get("stream"):
+                        return self.send_sse(anthropic_events(model))
+                    return self.send_json(200, anthropic_message(model))
+                self.send_json(404, {"error": {"message": f"no route {self.path}"}})
+
+            def send_json(self, status, obj):
+                data = json.dumps(obj, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.send_header("x-request-id", "req_fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def send_sse(self, events):
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream; charset=utf-8")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for e in events:
+                    data = e.encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                    time.sleep(0.005)
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
