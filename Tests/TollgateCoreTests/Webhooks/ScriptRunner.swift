@@ -5,7 +5,7 @@ import Foundation
 enum ScriptRunner {
     /// The Python that has `standardwebhooks`: the repo's `.venv` first, then `python3` on PATH.
     static let pythonWithStandardWebhooks: URL? = {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         let candidates = [repo.appendingPathComponent(".venv/bin/python")] + onPath("python3")
         return candidates.first { url in
