@@ -9,7 +9,7 @@ import TollgateCore
 struct FailureTests {
     @Test("a malformed JSON body is still forwarded byte for byte, and the provider's answer returned")
     func malformedBodyForwarded() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(#"{"error":{"message":"We could not parse the JSON body"}}"#, status: .badRequest) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(#"{"error":{"message":"We could not parse the JSON body"}}"#, status: .badRequest) }
         let gateway = try await TestGateway.start(provider: provider)
         let body = #"{"model": "gpt-4o-mini", "stream": true, "messages": [ oops"#
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: body)
@@ -25,7 +25,7 @@ struct FailureTests {
 
     @Test("an upstream that refuses the connection gives 502 and a record saying so")
     func upstreamRefused() async throws {
-        let closed = try await FakeProvider.start { _, _ in FakeProvider.json("{}") }
+        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
         let deadURL = closed.baseURL
         try await closed.stop()
         let gateway = try await TestGateway.start { config in
@@ -45,8 +45,8 @@ struct FailureTests {
     @Test("an upstream that stalls mid-stream is cut after the stall timeout and recorded as a timeout")
     func upstreamStallsMidStream() async throws {
         let hold = Gate()
-        let provider = try await FakeProvider.start { _, _ in
-            FakeProvider.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo")], hold: hold)
+        let provider = try await FakeServer.start { _, _ in
+            FakeServer.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo")], hold: hold)
         }
         let gateway = try await TestGateway.start(provider: provider) { $0.stallTimeoutSeconds = 0.5 }
         let id = UUID().uuidString.lowercased()
@@ -76,7 +76,7 @@ struct FailureTests {
     @Test("a client that disconnects mid-stream is recorded as cancelled and the upstream call is dropped")
     func clientDisconnects() async throws {
         let upstreamClosed = Gate()
-        let provider = try await FakeProvider.start { _, _ in
+        let provider = try await FakeServer.start { _, _ in
             Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
                 do {
                     for i in 0..<400 {
@@ -108,8 +108,8 @@ struct FailureTests {
 
     @Test("an upstream that answers before reading a large body does not break the gateway")
     func upstreamAnswersBeforeReadingBody() async throws {
-        let provider = try await FakeProvider.start(readBody: false) { _, _ in
-            FakeProvider.json(#"{"error":{"message":"too large"}}"#, status: .contentTooLarge)
+        let provider = try await FakeServer.start(readBody: false) { _, _ in
+            FakeServer.json(#"{"error":{"message":"too large"}}"#, status: .contentTooLarge)
         }
         let gateway = try await TestGateway.start(provider: provider)
         let big = #"{"model":"gpt-4o-mini","input":""# + String(repeating: "a", count: 4 << 20) + #""}"#
@@ -126,7 +126,7 @@ struct FailureTests {
 
     @Test("the body URL serves both bodies; a forged or expired one gets 403")
     func signedBodyURL() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { $0.bodyURLTTLSeconds = 2 }
         let requestBody = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo / \"quoted\""}]}"#
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: requestBody)

@@ -6,7 +6,7 @@ import TollgateCore
 struct HeaderTests {
     @Test("Helicone-* and hop-by-hop headers never reach the provider; provider keys and others do")
     func headersStrippedAndKept() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion, headers: [.init("x-request-id")!: "req_123", .init("openai-processing-ms")!: "42"]) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion, headers: [.init("x-request-id")!: "req_123", .init("openai-processing-ms")!: "42"]) }
         let gateway = try await TestGateway.start(provider: provider)
         let reply = try await gateway.send(.POST, "/openai/v1/chat/completions?api-version=2", body: #"{"model":"gpt-4o-mini"}"#, headers: [
             ("Authorization", "Bearer sk-provider-secret"), ("x-api-key", "anthropic-secret"), ("OpenAI-Organization", "org-1"),
@@ -40,7 +40,7 @@ struct HeaderTests {
 
     @Test("with gateway keys, a missing or unknown Helicone-Auth gets 401 and the provider is not called")
     func gatewayKeysRequired() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { config in
             config.gatewayKeys = [.init(key: "gk-alpha", project: "alpha"), .init(key: "gk-beta", project: "beta")]
         }
@@ -61,7 +61,7 @@ struct HeaderTests {
 
     @Test("Helicone-Request-Id names the record; not a UUID gets 400, a reused one 409")
     func clientChosenRequestID() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider)
         let id = UUID().uuidString.lowercased()
         let first = try await gateway.send(.POST, "/v1/chat/completions", body: "{}", headers: [("Helicone-Request-Id", id)])
@@ -80,7 +80,7 @@ struct HeaderTests {
 
     @Test("too many or too long properties, and an oversized header, get 400 with a reason")
     func limits() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider)
         let longValue = try await gateway.send(.POST, "/v1/chat/completions", body: "{}", headers: [("Helicone-Property-Big", String(repeating: "x", count: 5000))])
         #expect(longValue.status == 400)
@@ -98,7 +98,7 @@ struct HeaderTests {
 
     @Test("Helicone-Target-URL reaches only allow-listed origins")
     func targetURLAllowlist() async throws {
-        let provider = try await FakeProvider.start { _, _ in FakeProvider.json(ProviderFixtures.chatCompletion) }
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { config in
             config.providers = config.providers.map { var p = $0; p.origin = Origin("http://127.0.0.1:9")!; return p }
             config.allowedTargetURLs = [provider.baseURL]

@@ -9,8 +9,8 @@ struct StreamingTests {
     @Test("the first SSE event reaches the client while the provider still holds the rest")
     func firstEventArrivesBeforeStreamEnds() async throws {
         let hold = Gate()
-        let provider = try await FakeProvider.start { _, _ in
-            FakeProvider.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo"), ProviderFixtures.chatUsageChunk, ProviderFixtures.done], hold: hold)
+        let provider = try await FakeServer.start { _, _ in
+            FakeServer.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo"), ProviderFixtures.chatUsageChunk, ProviderFixtures.done], hold: hold)
         }
         let gateway = try await TestGateway.start(provider: provider)
         var request = HTTPClientRequest(url: gateway.baseURL + "/openai/v1/chat/completions")
@@ -34,10 +34,10 @@ struct StreamingTests {
 
     @Test("a stream that did not ask for usage is returned exactly as asked, and still metered")
     func injectedUsageIsHiddenFromClient() async throws {
-        let provider = try await FakeProvider.start { _, body in
+        let provider = try await FakeServer.start { _, body in
             let asked = String(decoding: body, as: UTF8.self)
-            guard asked.contains(#""include_usage":true"#) else { return FakeProvider.json(#"{"error":"gateway did not inject include_usage"}"#, status: .badRequest) }
-            return FakeProvider.sse([
+            guard asked.contains(#""include_usage":true"#) else { return FakeServer.json(#"{"error":"gateway did not inject include_usage"}"#, status: .badRequest) }
+            return FakeServer.sse([
                 ProviderFixtures.chatChunk("Hel", usageNull: true), ProviderFixtures.chatChunk("lo", usageNull: true),
                 ProviderFixtures.chatStopChunk(usageNull: true), ProviderFixtures.chatUsageChunk, ProviderFixtures.done,
             ])
@@ -65,9 +65,9 @@ struct StreamingTests {
 
     @Test("time to first token and latency reflect when the provider actually sent its bytes")
     func timingsFollowProvider() async throws {
-        let provider = try await FakeProvider.start { _, _ in
+        let provider = try await FakeServer.start { _, _ in
             try await Task.sleep(for: .milliseconds(150))
-            return FakeProvider.sse([ProviderFixtures.chatChunk("a"), ProviderFixtures.chatChunk("b"), ProviderFixtures.chatUsageChunk, ProviderFixtures.done], gap: .milliseconds(100))
+            return FakeServer.sse([ProviderFixtures.chatChunk("a"), ProviderFixtures.chatChunk("b"), ProviderFixtures.chatUsageChunk, ProviderFixtures.done], gap: .milliseconds(100))
         }
         let gateway = try await TestGateway.start(provider: provider)
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#)

@@ -8,28 +8,20 @@ import TollgateCore
 /// `GET /v1/bodies/{id}` behind `request_response_url`.
 struct ReadAPI: Sendable {
     let store: any RecordStore
-    let adminKey: String
+    let auth: AdminAuth
     let signer: BodyURLSigner
     let links: BodyLinks
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/v1/requests") { request, _ in try await self.withAdmin(request) { try await self.list(request) } }
+        router.get("/v1/requests") { request, _ in try await self.auth.guarded(request) { try await self.list(request, scope: $0) } }
         router.get("/v1/requests/:id") { request, context in
-            try await self.withAdmin(request) { try await self.get(context.parameters.get("id") ?? "") }
+            try await self.auth.guarded(request) { try await self.get(context.parameters.get("id") ?? "", scope: $0) }
         }
-        router.get("/v1/stats") { request, _ in try await self.withAdmin(request) { try await self.stats(request) } }
+        router.get("/v1/stats") { request, _ in try await self.auth.guarded(request) { try await self.stats(request, scope: $0) } }
         router.get("/v1/bodies/:id") { request, context in try await self.bodies(request, id: context.parameters.get("id") ?? "") }
     }
 
-    func withAdmin(_ request: Request, _ body: () async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              Self.constantTimeEqual(String(header.dropFirst(7)), adminKey) else {
-            return Envelope.failure(.unauthorized, "Authorization: Bearer <admin key> required")
-        }
-        return try await body()
-    }
-
-    func list(_ request: Request) async throws -> Response {
+    func list(_ request: Request, scope: AdminScope) async throws -> Response {
         var query = RecordQuery()
         let params = request.uri.queryParameters
         for (rawName, rawValue) in params {
@@ -59,6 +51,7 @@ struct ReadAPI: Sendable {
                 }
             }
         }
+        query.project = scope.project(requested: query.project)
         let page = try await store.records(matching: query)
         return Envelope.json(.object([
             ("data", .array(page.records.map(RecordJSON.encode))),
@@ -67,15 +60,15 @@ struct ReadAPI: Sendable {
         ]))
     }
 
-    func get(_ rawID: String) async throws -> Response {
+    func get(_ rawID: String, scope: AdminScope) async throws -> Response {
         guard let id = UUID(uuidString: rawID) else { return Envelope.failure(.badRequest, "request id must be a UUID") }
-        guard let record = try await store.record(id: id) else { return Envelope.failure(.notFound, "no request \(rawID)") }
+        guard let record = try await store.record(id: id), scope.allows(record.project) else { return Envelope.failure(.notFound, "no request \(rawID)") }
         var json = RecordJSON.encode(record)
         json.set("request_response_url", .string(links.url(for: id)))
         return Envelope.data(json)
     }
 
-    func stats(_ request: Request) async throws -> Response {
+    func stats(_ request: Request, scope: AdminScope) async throws -> Response {
         let params = request.uri.queryParameters
         let grouping: StatsGrouping
         switch params["group_by"].map(String.init) ?? "model" {
@@ -94,7 +87,7 @@ struct ReadAPI: Sendable {
             guard let d = ISO8601.parse(String(u)) else { return Envelope.failure(.badRequest, "until must be an ISO 8601 time") }
             until = d
         }
-        let rows = try await store.stats(StatsQuery(project: params["project"].map(String.init), grouping: grouping, since: since, until: until))
+        let rows = try await store.stats(StatsQuery(project: scope.project(requested: params["project"].map(String.init)), grouping: grouping, since: since, until: until))
         return Envelope.data(.array(rows.map { row in
             .object([
                 ("group", row.group.map { .string($0) } ?? .null),
@@ -137,14 +130,6 @@ struct ReadAPI: Sendable {
         guard let bytes else { return .null }
         if let value = try? JSONParser.parse(bytes) { return value }
         return .string(String(decoding: bytes, as: UTF8.self))
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<x.count { diff |= x[i] ^ y[i] }
-        return diff == 0
     }
 }
 

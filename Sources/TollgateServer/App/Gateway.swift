@@ -15,6 +15,8 @@ public enum Gateway {
         /// Set when the admin key was generated on this start (print it once).
         public var generatedAdminKey: Bool
         public var metrics: GatewayMetrics
+        /// Keys generated for webhooks declared without one: (destination, key), shown once.
+        public var generatedWebhookKeys: [(String, String)]
     }
 
     public static func buildApplication(
@@ -32,13 +34,25 @@ public enum Gateway {
         let store = try SQLiteRecordStore(path: config.storagePath + "/tollgate.sqlite")
         try await store.migrate()
 
+        let destinations: DestinationPolicy
+        do {
+            destinations = try DestinationPolicy(allowedPrivateHosts: config.allowedPrivateHosts)
+        } catch {
+            throw ConfigError("webhooks.allowed_private_hosts: \(error.message)")
+        }
+        let registry = WebhookRegistry(store: store)
+        let declared = try await declareWebhooks(config.webhookEndpoints, in: store, destinations: destinations)
+        try await registry.refresh()
+
         let metrics = GatewayMetrics()
         let queue = RecordQueue(capacity: config.queueCapacity)
         let requestIDs = RequestIDRegistry()
+        let wakeup = Wakeup()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration(config))
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
-            requestIDs: requestIDs, batchSize: config.batchSize, logger: logger
+            requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal() },
+            batchSize: config.batchSize, logger: logger
         )
         let proxy = ProxyResponder(
             routing: RoutingTable(providers: config.providers, defaultProvider: config.defaultProvider, allowedTargetOrigins: config.allowedTargetURLs),
@@ -54,20 +68,68 @@ public enum Gateway {
         }
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL)
-        ReadAPI(store: store, adminKey: adminKey, signer: signer, links: links).register(on: router)
+        let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
+        ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
+        WebhookAPI(
+            store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
+            rotationGrace: TimeInterval(config.webhookKeyRotationGraceSeconds)
+        ).register(on: router)
+        let timeout = Duration.milliseconds(Int64(config.webhookTimeoutSeconds * 1000))
+        let dispatcher = WebhookDispatcher(
+            store: store,
+            sender: WebhookSender(policy: destinations, timeout: timeout, maxConnectionsPerHost: config.webhookMaxPerDestination),
+            links: links,
+            policy: config.webhookRetryScheduleSeconds.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhookRetryScheduleSeconds.map { .milliseconds(Int64($0 * 1000)) }),
+            settings: .init(
+                maxConcurrency: config.webhookMaxConcurrency, maxPerDestination: config.webhookMaxPerDestination,
+                timeout: timeout, disableAfter: .seconds(config.webhookDisableAfterHours * 3600)
+            ),
+            wakeup: wakeup, registry: registry, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
+        )
         let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
 
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [HTTPClientService(client: client), writer],
+            services: [HTTPClientService(client: client), dispatcher, writer],
             onServerRunning: { channel in
                 links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
                 await onServerRunning(channel)
             },
             logger: logger
         )
-        return (app, Setup(adminKey: adminKey, generatedAdminKey: generated, metrics: metrics))
+        return (app, Setup(adminKey: adminKey, generatedAdminKey: generated, metrics: metrics, generatedWebhookKeys: declared))
+    }
+
+    /// Creates or updates the webhooks declared in the config file; returns the keys it generated
+    /// (destination and key), to print once.
+    static func declareWebhooks(_ declared: [GatewayConfig.DeclaredWebhook], in store: any WebhookStore, destinations: DestinationPolicy) async throws -> [(String, String)] {
+        guard !declared.isEmpty else { return [] }
+        var generated: [(String, String)] = []
+        let existing = try await store.webhooks(project: nil)
+        for entry in declared {
+            if case .failure(let refusal) = destinations.checkURL(entry.destination) {
+                throw ConfigError("webhooks.endpoints: \(refusal.message)")
+            }
+            let now = Date()
+            if var webhook = existing.first(where: { $0.project == entry.project && $0.destination == entry.destination }) {
+                webhook.sampleRate = entry.sampleRate
+                webhook.includeData = entry.includeData
+                webhook.propertyFilters = entry.propertyFilters
+                if let key = entry.key { webhook.hmacKey = key }
+                webhook.updatedAt = now
+                try await store.updateWebhook(webhook)
+            } else {
+                let key = entry.key ?? WebhookSignature.generateKey()
+                if entry.key == nil { generated.append((entry.destination, key)) }
+                try await store.createWebhook(Webhook(
+                    id: UUID(), project: entry.project, destination: entry.destination, sampleRate: entry.sampleRate,
+                    includeData: entry.includeData, propertyFilters: entry.propertyFilters, hmacKey: key, previousKey: nil,
+                    previousKeyExpiresAt: nil, enabled: true, disabledReason: nil, failingSince: nil, createdAt: now, updatedAt: now
+                ))
+            }
+        }
+        return generated
     }
 
     static func upstreamConfiguration(_ config: GatewayConfig) -> HTTPClient.Configuration {

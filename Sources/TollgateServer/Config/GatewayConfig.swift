@@ -48,6 +48,33 @@ public struct GatewayConfig: Sendable, Equatable {
     public var bodySigningKey: String?
     public var pricingPath = "conf/pricing.yaml"
     public var allowedPrivateHosts: [String] = []
+    /// Keys that see and manage one project only (`admin.project_keys`: maps with `key` and `project`).
+    public var adminProjectKeys: [GatewayKey] = []
+    /// Longest a receiver may take to answer one delivery attempt.
+    public var webhookTimeoutSeconds = 120.0
+    public var webhookMaxConcurrency = 64
+    public var webhookMaxPerDestination = 8
+    /// A webhook failing without a success for this long is disabled.
+    public var webhookDisableAfterHours = 120.0
+    /// How long the previous key keeps signing after a rotation.
+    public var webhookKeyRotationGraceSeconds = 86_400
+    /// Delay before each retry, in seconds (each with ±20% jitter); empty means the default
+    /// schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    public var webhookRetryScheduleSeconds: [Double] = []
+    /// Webhooks declared in the file (`webhooks.endpoints`), created or updated at start.
+    public var webhookEndpoints: [DeclaredWebhook] = []
+
+    /// A webhook declared in the config file.
+    public struct DeclaredWebhook: Sendable, Equatable {
+        public var destination: String
+        public var project: String
+        public var sampleRate: Double
+        public var includeData: Bool
+        /// `name=value` pairs; all must hold.
+        public var propertyFilters: [Property]
+        /// The signing key; generated (and printed once) when absent.
+        public var key: String?
+    }
 
     public init() {}
 
@@ -58,7 +85,9 @@ public struct GatewayConfig: Sendable, Equatable {
         "auth.gateway_keys", "routing.default_provider", "routing.allowed_target_urls",
         "upstream.connect_timeout_seconds", "upstream.stall_timeout_seconds",
         "upstream.max_connections_per_host", "bodies.url_ttl_seconds", "bodies.signing_key",
-        "pricing.path", "webhooks.allowed_private_hosts",
+        "pricing.path", "webhooks.allowed_private_hosts", "admin.project_keys", "webhooks.timeout_seconds",
+        "webhooks.max_concurrency", "webhooks.max_per_destination", "webhooks.disable_after_hours",
+        "webhooks.key_rotation_grace_seconds", "webhooks.retry_schedule_seconds",
         "providers.openai.base_url", "providers.openai.format",
         "providers.anthropic.base_url", "providers.anthropic.format",
     ]
@@ -116,6 +145,40 @@ public struct GatewayConfig: Sendable, Equatable {
         bodySigningKey = v.string("bodies.signing_key").flatMap { $0.isEmpty ? nil : $0 }
         pricingPath = v.string("pricing.path", default: pricingPath)
         allowedPrivateHosts = v.list("webhooks.allowed_private_hosts")
+        for entry in v.records("admin.project_keys") {
+            guard let key = entry["key"], !key.isEmpty, let project = entry["project"], !project.isEmpty else {
+                throw ConfigError("admin.project_keys entries need a 'key' and a 'project'")
+            }
+            adminProjectKeys.append(GatewayKey(key: key, project: project))
+        }
+        webhookTimeoutSeconds = try v.double("webhooks.timeout_seconds", default: webhookTimeoutSeconds)
+        webhookMaxConcurrency = try v.int("webhooks.max_concurrency", default: webhookMaxConcurrency)
+        webhookMaxPerDestination = try v.int("webhooks.max_per_destination", default: webhookMaxPerDestination)
+        webhookDisableAfterHours = try v.double("webhooks.disable_after_hours", default: webhookDisableAfterHours)
+        webhookKeyRotationGraceSeconds = try v.int("webhooks.key_rotation_grace_seconds", default: webhookKeyRotationGraceSeconds)
+        webhookRetryScheduleSeconds = try v.list("webhooks.retry_schedule_seconds").map { raw in
+            guard let seconds = Double(raw), seconds >= 0 else { throw ConfigError("webhooks.retry_schedule_seconds must be a list of seconds, got '\(raw)'") }
+            return seconds
+        }
+        for (index, entry) in v.records("webhooks.endpoints").enumerated() {
+            let name = "webhooks.endpoints[\(index)]"
+            guard let destination = entry["destination"], !destination.isEmpty else { throw ConfigError("\(name) needs a 'destination'") }
+            guard let rate = Double(entry["sample_rate"] ?? "100"), (0...100).contains(rate) else { throw ConfigError("\(name).sample_rate must be 0...100") }
+            var filters: [Property] = []
+            for pair in ConfigValues.splitList(entry["property_filters"] ?? "") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { throw ConfigError("\(name).property_filters must be name=value pairs, comma-separated") }
+                filters.append(Property(name: parts[0], value: parts[1]))
+            }
+            webhookEndpoints.append(DeclaredWebhook(
+                destination: destination, project: entry["project"] ?? "default", sampleRate: rate,
+                includeData: (entry["include_data"] ?? "true").lowercased() != "false", propertyFilters: filters,
+                key: entry["key"].flatMap { $0.isEmpty ? nil : $0 }
+            ))
+        }
+        guard webhookTimeoutSeconds > 0, webhookMaxConcurrency > 0, webhookMaxPerDestination > 0 else {
+            throw ConfigError("webhooks.timeout_seconds, max_concurrency and max_per_destination must be positive")
+        }
         guard (1...65535).contains(port) || port == 0 else { throw ConfigError("server.port must be 0...65535, got \(port)") }
         guard queueCapacity > 0, batchSize > 0 else { throw ConfigError("storage.queue_capacity and storage.batch_size must be positive") }
     }

@@ -10,21 +10,26 @@ struct RecordWriter: Service {
     let builder: RecordBuilder
     let metrics: GatewayMetrics
     let requestIDs: RequestIDRegistry
+    let webhooks: WebhookRegistry
+    /// Told after each batch that brought new deliveries, so they go out at once.
+    let onDeliveries: @Sendable () -> Void
     let batchSize: Int
     let logger: Logger
 
-    init(queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry, batchSize: Int, logger: Logger) {
+    init(queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry, webhooks: WebhookRegistry, onDeliveries: @escaping @Sendable () -> Void, batchSize: Int, logger: Logger) {
         self.queue = queue
         self.store = store
         self.builder = builder
         self.metrics = metrics
         self.requestIDs = requestIDs
+        self.webhooks = webhooks
+        self.onDeliveries = onDeliveries
         self.batchSize = batchSize
         self.logger = logger
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             while true {
                 let exchanges = await queue.nextBatch(max: batchSize)
                 if exchanges.isEmpty { break }
@@ -38,7 +43,7 @@ struct RecordWriter: Service {
 
     func write(_ exchanges: [Exchange]) async {
         let built = exchanges.map { builder.build($0) }
-        let batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies) }
+        let batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies, deliveries: webhooks.deliveries(for: $0.record)) }
         var attempt = 0
         while true {
             do {
@@ -56,6 +61,7 @@ struct RecordWriter: Service {
             }
         }
         requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id))
+        if batch.contains(where: { !$0.deliveries.isEmpty }) { onDeliveries() }
         for item in built {
             metrics.recorded(item.record, unpriced: item.unpriced)
         }

@@ -5,10 +5,13 @@ import TollgateCore
 public struct StoredExchange: Sendable {
     public var record: RequestRecord
     public var bodies: StoredBodies
+    /// One pending delivery per webhook the call matched, written in the same transaction.
+    public var deliveries: [NewDelivery]
 
-    public init(record: RequestRecord, bodies: StoredBodies) {
+    public init(record: RequestRecord, bodies: StoredBodies, deliveries: [NewDelivery] = []) {
         self.record = record
         self.bodies = bodies
+        self.deliveries = deliveries
     }
 }
 

@@ -70,6 +70,12 @@ public final class SQLiteRecordStore: RecordStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2-webhooks") { db in
+            try db.execute(sql: Self.webhookSchema)
+        }
+        migrator.registerMigration("v3-scores") { db in
+            try db.execute(sql: Self.scoreSchema)
+        }
         try migrator.migrate(pool)
     }
 
@@ -86,6 +92,7 @@ public final class SQLiteRecordStore: RecordStore {
                 """)
             let insertProperty = try db.cachedStatement(sql: "INSERT INTO request_properties (request_id, name, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
             let insertBodies = try db.cachedStatement(sql: "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            let insertDelivery = try db.cachedStatement(sql: Self.insertDeliverySQL)
             for item in batch {
                 let r = item.record
                 let id = r.id.uuidString.lowercased()
@@ -103,6 +110,10 @@ public final class SQLiteRecordStore: RecordStore {
                     id, item.bodies.request.map { Data($0) }, item.bodies.response.map { Data($0) },
                     item.bodies.reconstructedResponse.map { Data($0) },
                 ])
+                for delivery in item.deliveries {
+                    let now = Self.micros(Date())
+                    try insertDelivery.execute(arguments: [delivery.id.uuidString.lowercased(), delivery.webhookID.uuidString.lowercased(), id, now, now])
+                }
             }
         }
     }
@@ -153,8 +164,9 @@ public final class SQLiteRecordStore: RecordStore {
             arguments.insert(.text(name.lowercased()), at: 0)
         }
         let sql = "SELECT \(groupExpression) AS grp, latency_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd, model FROM requests r WHERE \(filter.sql)"
+        let bound = arguments
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments.map(\.databaseValue)))
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound.map(\.databaseValue)))
         }
         return StatsAggregator.aggregate(rows.map { row in
             StatsAggregator.Sample(
@@ -217,7 +229,7 @@ enum SQLArgument: Sendable {
 
 /// The WHERE clause of a ``RecordQuery``, in SQL that SQLite and PostgreSQL both accept
 /// (positional `?` placeholders; the PostgreSQL store renumbers them).
-struct SQLFilter {
+struct SQLFilter: Sendable {
     var sql: String
     var arguments: [SQLArgument]
 

@@ -31,7 +31,7 @@ final class TestGateway: Sendable {
     }
 
     /// Starts a gateway whose `openai` and `anthropic` providers are `provider` (unless `configure` changes them).
-    static func start(provider: FakeProvider? = nil, storagePath: String? = nil, _ configure: (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
+    static func start(provider: FakeServer? = nil, storagePath: String? = nil, _ configure: (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
         var config = GatewayConfig()
         config.port = 0
         config.storagePath = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
@@ -78,9 +78,18 @@ final class TestGateway: Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
     }
 
-    /// `GET` with the admin key.
-    func admin(_ path: String) async throws -> Reply {
-        try await send(.GET, path, headers: [("Authorization", "Bearer \(adminKey)")])
+    /// A call with an admin key (the global one unless another is given).
+    func admin(_ path: String, _ method: HTTPMethod = .GET, body: String? = nil, key: String? = nil) async throws -> Reply {
+        try await send(method, path, body: body, headers: [("Authorization", "Bearer \(key ?? adminKey)")])
+    }
+
+    /// Creates a webhook through the API and returns its `data` object (with `hmac_key`).
+    func createWebhook(_ json: String, key: String? = nil) async throws -> [String: Any] {
+        let reply = try await admin("/v1/webhooks", .POST, body: json, key: key)
+        guard reply.status == 201, let data = reply.json?["data"] as? [String: Any] else {
+            throw TestFailure("creating a webhook failed: \(reply.status) \(reply.text)")
+        }
+        return data
     }
 
     /// Waits until the record with `id` is written (the recorder runs after the response) and returns it.

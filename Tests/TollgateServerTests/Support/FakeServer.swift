@@ -4,9 +4,10 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// A stand-in for OpenAI or Anthropic: a real HTTP server on 127.0.0.1:0 that answers with
+/// A stand-in for a provider (OpenAI, Anthropic) or a webhook receiver: a real HTTP server on
+/// 127.0.0.1:0 that answers with
 /// whatever the test's handler returns and remembers every request it received.
-final class FakeProvider: Sendable {
+final class FakeServer: Sendable {
     struct Received: Sendable {
         var method: String
         var path: String
@@ -29,8 +30,8 @@ final class FakeProvider: Sendable {
     var requests: [Received] { received.withLock { $0 } }
 
     /// Starts a provider whose every answer comes from `handler` (the request body already read).
-    static func start(readBody: Bool = true, _ handler: @escaping Handler) async throws -> FakeProvider {
-        let box = Mutex<FakeProvider?>(nil)
+    static func start(readBody: Bool = true, _ handler: @escaping Handler) async throws -> FakeServer {
+        let box = Mutex<FakeServer?>(nil)
         let server = try await RunningServer.start { onRunning in
             let router = Router()
             router.on("**", method: .post) { request, _ in try await respond(request) }
@@ -48,12 +49,23 @@ final class FakeProvider: Sendable {
                 onServerRunning: onRunning, logger: RunningServer.quietLogger
             )
         }
-        let provider = FakeProvider(server: server)
+        let provider = FakeServer(server: server)
         box.withLock { $0 = provider }
         return provider
     }
 
     func stop() async throws { try await server.stop() }
+
+    /// Waits until at least `count` requests have arrived and returns them.
+    func waitForRequests(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Received] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let seen = requests
+            if seen.count >= count { return seen }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("\(count) requests did not arrive within \(timeout); got \(requests.count)")
+    }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
