@@ -57,7 +57,9 @@ let package = Package(
             name: "tollgate",
             dependencies: [
                 "TollgateServer",
+                "TollgateCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

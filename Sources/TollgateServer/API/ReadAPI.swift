@@ -17,6 +17,9 @@ struct ReadAPI: Sendable {
         router.get("/v1/requests/:id") { request, context in
             try await self.auth.guarded(request) { try await self.get(context.parameters.get("id") ?? "", scope: $0) }
         }
+        router.post("/v1/requests/:id/scores") { request, context in
+            try await self.auth.guarded(request) { try await self.score(request, id: context.parameters.get("id") ?? "", scope: $0) }
+        }
         router.get("/v1/stats") { request, _ in try await self.auth.guarded(request) { try await self.stats(request, scope: $0) } }
         router.get("/v1/bodies/:id") { request, context in try await self.bodies(request, id: context.parameters.get("id") ?? "") }
     }
@@ -46,6 +49,11 @@ struct ReadAPI: Sendable {
             default:
                 if name.hasPrefix("property.") {
                     query.properties.append(Property(name: String(name.dropFirst("property.".count)), value: value))
+                } else if name.hasPrefix("score.") {
+                    guard let number = value == "true" ? 1 : value == "false" ? 0 : Double(value) else {
+                        return Envelope.failure(.badRequest, "\(name) must be a number, true or false")
+                    }
+                    query.scores.append(Score(name: String(name.dropFirst("score.".count)), value: number, isBool: false))
                 } else {
                     return Envelope.failure(.badRequest, "unknown query parameter '\(name)'")
                 }
@@ -53,8 +61,9 @@ struct ReadAPI: Sendable {
         }
         query.project = scope.project(requested: query.project)
         let page = try await store.records(matching: query)
+        let scores = try await store.scores(requestIDs: page.records.map(\.id))
         return Envelope.json(.object([
-            ("data", .array(page.records.map(RecordJSON.encode))),
+            ("data", .array(page.records.map { RecordJSON.encode($0, scores: scores[$0.id] ?? []) })),
             ("next_cursor", page.nextCursor.map { .string($0.token) } ?? .null),
             ("error", .null),
         ]))
@@ -63,9 +72,34 @@ struct ReadAPI: Sendable {
     func get(_ rawID: String, scope: AdminScope) async throws -> Response {
         guard let id = UUID(uuidString: rawID) else { return Envelope.failure(.badRequest, "request id must be a UUID") }
         guard let record = try await store.record(id: id), scope.allows(record.project) else { return Envelope.failure(.notFound, "no request \(rawID)") }
-        var json = RecordJSON.encode(record)
+        var json = RecordJSON.encode(record, scores: try await store.scores(requestIDs: [id])[id] ?? [])
         json.set("request_response_url", .string(links.url(for: id)))
         return Envelope.data(json)
+    }
+
+    /// `POST /v1/requests/{id}/scores` with `{"scores": {"name": number or bool}}`.
+    func score(_ request: Request, id rawID: String, scope: AdminScope) async throws -> Response {
+        guard let id = UUID(uuidString: rawID) else { return Envelope.failure(.badRequest, "request id must be a UUID") }
+        guard let record = try await store.record(id: id), scope.allows(record.project) else { return Envelope.failure(.notFound, "no request \(rawID)") }
+        var request = request
+        let body = try await request.collectBody(upTo: 1 << 20)
+        guard let input = try? JSONParser.parse(body.readableBytesView), let object = input["scores"]?.objectValue, !object.isEmpty else {
+            return Envelope.failure(.badRequest, #"body must be {"scores": {"<name>": <number or true/false>}}"#)
+        }
+        var scores: [Score] = []
+        for (name, value) in object {
+            guard !name.isEmpty, name.utf8.count <= 128 else { return Envelope.failure(.badRequest, "score names must be 1 to 128 bytes") }
+            if let flag = value.boolValue {
+                scores.append(Score(name: name, value: flag ? 1 : 0, isBool: true))
+            } else if let number = value.doubleValue, number.isFinite {
+                scores.append(Score(name: name, value: number, isBool: false))
+            } else {
+                return Envelope.failure(.badRequest, "score '\(name)' must be a number or true/false")
+            }
+        }
+        try await store.setScores(scores, requestID: id)
+        let all = try await store.scores(requestIDs: [id])[id] ?? []
+        return Envelope.data(.object([("request_id", .string(rawID.lowercased())), ("scores", RecordJSON.scores(all))]))
     }
 
     func stats(_ request: Request, scope: AdminScope) async throws -> Response {

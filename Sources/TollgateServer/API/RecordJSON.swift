@@ -3,7 +3,11 @@ import TollgateCore
 
 /// The read API's JSON form of a record (SPEC §4 names).
 enum RecordJSON {
-    static func encode(_ r: RequestRecord) -> JSONValue {
+    static func scores(_ scores: [Score]) -> JSONValue {
+        .object(scores.map { ($0.name, $0.isBool ? .bool($0.value != 0) : .number($0.value)) })
+    }
+
+    static func encode(_ r: RequestRecord, scores: [Score] = []) -> JSONValue {
         func int(_ v: Int?) -> JSONValue { v.map { .number(Double($0)) } ?? .null }
         func double(_ v: Double?) -> JSONValue { v.map { .number($0) } ?? .null }
         func string(_ v: String?) -> JSONValue { v.map { .string($0) } ?? .null }
@@ -34,6 +38,7 @@ enum RecordJSON {
             ("request_bytes", .number(Double(r.requestBytes))),
             ("response_bytes", .number(Double(r.responseBytes))),
             ("error", string(r.error)),
+            ("scores", Self.scores(scores)),
         ])
     }
 }

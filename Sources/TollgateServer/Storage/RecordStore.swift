@@ -23,6 +23,8 @@ public struct RecordQuery: Sendable {
     /// Property filters: lowercased name and exact value; all must hold.
     public var properties: [Property] = []
     public var model: String?
+    /// Score filters: name and exact value (booleans as 1 and 0); all must hold.
+    public var scores: [Score] = []
     public var status: Int?
     public var since: Date?
     public var until: Date?
@@ -56,6 +58,20 @@ public struct RecordCursor: Sendable, Equatable {
 public struct RecordPage: Sendable {
     public var records: [RequestRecord]
     public var nextCursor: RecordCursor?
+}
+
+/// An evaluation score a receiver posted for a call (`POST /v1/requests/{id}/scores`).
+public struct Score: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    /// Given as true/false (stored as 1/0) rather than a number.
+    public var isBool: Bool
+
+    public init(name: String, value: Double, isBool: Bool) {
+        self.name = name
+        self.value = value
+        self.isBool = isBool
+    }
 }
 
 /// What `GET /v1/stats` groups by.
@@ -105,4 +121,8 @@ public protocol RecordStore: Sendable {
     func bodies(id: UUID) async throws -> StoredBodies?
     /// Whether a record with this id exists (for `Helicone-Request-Id` re-use, answered 409).
     func contains(id: UUID) async throws -> Bool
+    /// Sets (adds or replaces by name) scores of a recorded call.
+    func setScores(_ scores: [Score], requestID: UUID) async throws
+    /// The scores of each of these calls, by name.
+    func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]]
 }

@@ -177,6 +177,31 @@ public final class SQLiteRecordStore: RecordStore {
         })
     }
 
+    public func setScores(_ scores: [Score], requestID: UUID) async throws {
+        let now = Self.micros(Date())
+        try await pool.write { db in
+            for score in scores {
+                try db.execute(sql: """
+                    INSERT INTO request_scores (request_id, name, value, is_bool, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (request_id, name) DO UPDATE SET value = excluded.value, is_bool = excluded.is_bool, updated_at = excluded.updated_at
+                    """, arguments: [requestID.uuidString.lowercased(), score.name, score.value, score.isBool, now])
+            }
+        }
+    }
+
+    public func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]] {
+        guard !requestIDs.isEmpty else { return [:] }
+        let ids = requestIDs.map { $0.uuidString.lowercased() }
+        return try await pool.read { db in
+            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            var out: [UUID: [Score]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT request_id, name, value, is_bool FROM request_scores WHERE request_id IN (\(placeholders)) ORDER BY name", arguments: StatementArguments(ids)) {
+                out[UUID(uuidString: row["request_id"])!, default: []].append(Score(name: row["name"], value: row["value"], isBool: row["is_bool"]))
+            }
+            return out
+        }
+    }
+
     public func bodies(id: UUID) async throws -> StoredBodies? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?", arguments: [id.uuidString.lowercased()]).map { row in
@@ -218,11 +243,13 @@ public final class SQLiteRecordStore: RecordStore {
 enum SQLArgument: Sendable {
     case text(String)
     case integer(Int64)
+    case real(Double)
 
     var databaseValue: DatabaseValue {
         switch self {
         case .text(let s): s.databaseValue
         case .integer(let i): i.databaseValue
+        case .real(let d): d.databaseValue
         }
     }
 }
@@ -259,6 +286,11 @@ struct SQLFilter: Sendable {
         if let until = query.until {
             clauses.append("r.created_at < ?")
             arguments.append(.integer(SQLiteRecordStore.micros(until)))
+        }
+        for score in query.scores {
+            clauses.append("EXISTS (SELECT 1 FROM request_scores s WHERE s.request_id = r.id AND s.name = ? AND s.value = ?)")
+            arguments.append(.text(score.name))
+            arguments.append(.real(score.value))
         }
         for property in query.properties {
             clauses.append("EXISTS (SELECT 1 FROM request_properties p WHERE p.request_id = r.id AND p.name = ? AND p.value = ?)")
