@@ -5,6 +5,12 @@ import NIOCore
 import NIOHTTP1
 import TollgateCore
 
+/// A refusal or failure reported by the gateway: printed as is, without the usage text.
+struct GatewayAnswer: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
 /// `tollgate webhooks …`: manage a running gateway's webhooks through its API.
 struct Webhooks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,10 +53,10 @@ struct Webhooks: AsyncParsableCommand {
             let bytes = try await response.body.collect(upTo: 16 << 20)
             let envelope = try? JSONParser.parse(bytes.readableBytesView)
             if let error = envelope?["error"]?.stringValue {
-                throw ValidationError("gateway answered \(response.status.code): \(error)")
+                throw GatewayAnswer(message: "gateway answered \(response.status.code): \(error)")
             }
             guard (200..<300).contains(response.status.code), let data = envelope?["data"] else {
-                throw ValidationError("gateway answered \(response.status.code): \(String(buffer: bytes))")
+                throw GatewayAnswer(message: "gateway answered \(response.status.code): \(String(buffer: bytes))")
             }
             return data
         }

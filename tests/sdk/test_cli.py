@@ -1,0 +1,69 @@
+"""`tollgate webhooks add|list|test|rm` against a running gateway, as an operator types them."""
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import ADMIN_KEY, BINARY, Gateway
+
+
+@pytest.fixture
+def receiver():
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            received.append({k.lower(): v for k, v in self.headers.items()} | {"body": body})
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    server.shutdown()
+
+
+def cli(gateway, *args):
+    result = subprocess.run([BINARY, "webhooks", *args, "--gateway", gateway.url, "--admin-key", ADMIN_KEY],
+                            capture_output=True, text=True, timeout=60)
+    return result
+
+
+def test_webhook_cli_add_list_test_rm(provider, receiver):
+    url, received = receiver
+    gateway = Gateway(provider.base_url, extra_env={"TOLLGATE_WEBHOOKS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"})
+    try:
+        added = cli(gateway, "add", url + "/hook", "--filter", "environment=production", "--sample-rate", "50")
+        assert added.returncode == 0, added.stderr
+        webhook = json.loads(added.stdout)
+        assert webhook["destination"] == url + "/hook"
+        assert webhook["config"] == {"sampleRate": 50, "propertyFilters": [{"key": "environment", "value": "production"}]}
+        assert webhook["hmac_key"] and webhook["webhook_secret"].startswith("whsec_")
+
+        listed = cli(gateway, "list")
+        assert listed.returncode == 0, listed.stderr
+        assert webhook["id"] in listed.stdout and "environment=production" in listed.stdout
+
+        tested = cli(gateway, "test", webhook["id"])
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        assert json.loads(tested.stdout)["status"] == "succeeded"
+        assert len(received) == 1 and received[0]["webhook-id"].startswith("msg_")
+
+        refused = cli(gateway, "add", "http://93.184.216.34/hook")
+        assert refused.returncode != 0 and "https" in refused.stderr and "Usage" not in refused.stderr
+
+        removed = cli(gateway, "rm", webhook["id"])
+        assert removed.returncode == 0, removed.stderr
+        assert webhook["id"] not in cli(gateway, "list").stdout
+    finally:
+        gateway.stop()
