@@ -77,13 +77,12 @@ final class WebhookSender: Sendable {
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "user-agent", value: "Tollgate-Webhooks/1")
-        request.headers.add(name: "helicone-signature", value: WebhookSignature.helicone(body: body, key: keys[0]))
+        for (name, value) in WebhookSignature.headers(body: body, keys: keys, messageID: messageID, timestamp: timestamp) {
+            request.headers.add(name: name, value: value)
+        }
         if keys.count > 1 {
             request.headers.add(name: "helicone-signature-previous", value: WebhookSignature.helicone(body: body, key: keys[1]))
         }
-        request.headers.add(name: "webhook-id", value: messageID)
-        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        request.headers.add(name: "webhook-signature", value: WebhookSignature.standardWebhooks(id: messageID, timestamp: timestamp, body: body, keys: keys))
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await client.execute(request, timeout: .init(timeout))
