@@ -49,6 +49,9 @@ struct Serve: AsyncParsableCommand {
             if setup.generatedAdminKey {
                 say("Generated admin key (stored under \(settings.storagePath)/admin.key, shown once): \(setup.adminKey)")
             }
+            for (destination, key) in setup.generatedWebhookKeys {
+                say("Generated signing key for webhook \(destination) (shown once): \(key)")
+            }
             try await app.runService()
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data("tollgate: \(error.description)\n".utf8))

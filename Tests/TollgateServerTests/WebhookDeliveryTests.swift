@@ -83,6 +83,9 @@ struct WebhookDeliveryTests {
         #expect(log["attempts"] as? Int == 3)
         try await Task.sleep(for: .milliseconds(200))
         #expect(receiver.requests.count == 3)
+        let metrics = try await gateway.send(.GET, "/metrics").text
+        #expect(metrics.contains(#"tollgate_webhook_attempts_total{outcome="rejected"} 2"#))
+        #expect(metrics.contains(#"tollgate_webhook_attempts_total{outcome="delivered"} 1"#))
         try await gateway.stop()
         try await receiver.stop()
         try await provider.stop()
@@ -240,6 +243,32 @@ struct WebhookDeliveryTests {
             let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(key.utf8)))
             #expect(signature == "v1," + Data(mac).base64EncodedString())
         }
+        try await gateway.stop()
+        try await receiver.stop()
+        try await provider.stop()
+    }
+}
+
+extension WebhookDeliveryTests {
+    @Test("a webhook declared in the config file exists at start and receives matching calls")
+    func declaredInConfig() async throws {
+        let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
+        let receiver = try await FakeServer.start { _, _ in FakeServer.json("{}") }
+        let gateway = try await Self.gateway(provider) { config in
+            config.webhookEndpoints = [.init(
+                destination: receiver.baseURL + "/declared", project: "default", sampleRate: 100, includeData: false,
+                propertyFilters: [Property(name: "feature", value: "search")], key: "declared-key"
+            )]
+        }
+        let listed = try #require(try await gateway.admin("/v1/webhooks").json?["data"] as? [[String: Any]])
+        #expect(listed.count == 1 && listed.first?["destination"] as? String == receiver.baseURL + "/declared")
+        _ = try await gateway.send(.POST, "/v1/chat/completions", body: "{}", headers: [("Helicone-Property-Feature", "search")])
+        _ = try await gateway.send(.POST, "/v1/chat/completions", body: "{}")
+        let delivery = try #require(try await receiver.waitForRequests(1).first)
+        #expect(delivery.headers[.init("Helicone-Signature")!] == Self.hmacHex(delivery.body, key: "declared-key"))
+        #expect(delivery.json?["metadata"] == nil)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(receiver.requests.count == 1)
         try await gateway.stop()
         try await receiver.stop()
         try await provider.stop()

@@ -74,6 +74,15 @@ public struct GatewayConfig: Sendable, Equatable {
         public var propertyFilters: [Property]
         /// The signing key; generated (and printed once) when absent.
         public var key: String?
+
+        public init(destination: String, project: String, sampleRate: Double, includeData: Bool, propertyFilters: [Property], key: String?) {
+            self.destination = destination
+            self.project = project
+            self.sampleRate = sampleRate
+            self.includeData = includeData
+            self.propertyFilters = propertyFilters
+            self.key = key
+        }
     }
 
     public init() {}
