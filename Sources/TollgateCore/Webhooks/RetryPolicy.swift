@@ -75,7 +75,9 @@ public struct RetryPolicy: Sendable {
         guard attempt >= 1, attempt <= delays.count else {
             return .failed(reason: "gave up after \(max(attempt, 1)) attempt\(attempt == 1 ? "" : "s"); the last \(Self.describe(outcome))")
         }
-        let scheduled = Self.seconds(delays[attempt - 1]) * (1 + Double.random(in: -jitter...jitter, using: &random))
+        // One 53-bit draw as a uniform in [0, 1): no rejection sampling, so any generator works.
+        let unit = Double(random.next() >> 11) / Double(UInt64(1) << 53)
+        let scheduled = Self.seconds(delays[attempt - 1]) * (1 + jitter * (2 * unit - 1))
         var wait = scheduled
         if let retryAfter, retryAfter.isFinite {
             wait = max(scheduled, min(max(retryAfter, retryAfterBounds.lowerBound), retryAfterBounds.upperBound))
