@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from fake_provider import FakeProvider
+from webhook_support import WEBHOOK_YAML, Receiver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("TOLLGATE_BIN", os.path.join(ROOT, ".build", "debug", "tollgate"))
@@ -19,10 +20,11 @@ ADMIN_KEY = "sdk-test-admin-key"
 class Gateway:
     """One `tollgate serve` process on 127.0.0.1, port 0, with its own storage directory."""
 
-    def __init__(self, provider_url, storage=None, extra_env=None):
+    def __init__(self, provider_url, storage=None, extra_env=None, extra_yaml=""):
         self.storage = storage or tempfile.mkdtemp(prefix="tollgate-sdk-")
         self.provider_url = provider_url
         self.extra_env = extra_env or {}
+        self.extra_yaml = extra_yaml  # appended to the config, top-level keys such as `webhooks:`
         self.start()
 
     def start(self):
@@ -44,7 +46,7 @@ providers:
     format: anthropic
 pricing:
   path: {ROOT}/conf/pricing.yaml
-""")
+""" + self.extra_yaml)
         env = dict(os.environ, **self.extra_env)
         self.process = subprocess.Popen([BINARY, "serve", "--config", config], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=env)
@@ -74,6 +76,10 @@ pricing:
         r = httpx.get(self.url + path, params=params, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
         return r
 
+    def admin_call(self, method, path, body=None):
+        """A management API call with the admin key; returns the response (envelope in .json())."""
+        return httpx.request(method, self.url + path, json=body, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
+
     def record(self, request_id, timeout=10):
         """The record for request_id, once the recorder has written it (it runs after the response)."""
         deadline = time.time() + timeout
@@ -97,3 +103,18 @@ def gateway(provider):
     g = Gateway(provider.base_url)
     yield g
     g.stop()
+
+
+@pytest.fixture(scope="module")
+def webhook_gateway(provider):
+    """A gateway that may deliver webhooks to loopback receivers, retrying at once."""
+    g = Gateway(provider.base_url, extra_yaml=WEBHOOK_YAML)
+    yield g
+    g.stop()
+
+
+@pytest.fixture(scope="module")
+def hook_receiver():
+    r = Receiver()
+    yield r
+    r.stop()

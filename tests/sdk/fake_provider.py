@@ -1,7 +1,8 @@
 """A stand-in for OpenAI and Anthropic: a real HTTP server on 127.0.0.1, port 0.
 
 It answers chat completions and messages in JSON or SSE with real-shaped usage, and keeps
-every request it received so tests can check what the gateway forwarded.
+every request it received so tests can check what the gateway forwarded. A test can set
+`override` to answer chat completions its own way (see there).
 """
 import json
 import threading
@@ -20,12 +21,12 @@ ANTHROPIC_USAGE = {
 }
 
 
-def chat_completion(model):
+def chat_completion(model, content="Hello from the fake provider / “quoted”", usage=OPENAI_USAGE):
     return {
         "id": "chatcmpl-fake1", "object": "chat.completion", "created": 1764547200, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the fake provider / “quoted”", "refusal": None},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
                      "logprobs": None, "finish_reason": "stop"}],
-        "usage": OPENAI_USAGE, "service_tier": "default", "system_fingerprint": "fp_fake",
+        "usage": usage, "service_tier": "default", "system_fingerprint": "fp_fake",
     }
 
 
@@ -81,6 +82,9 @@ class FakeProvider:
     def __init__(self):
         self.requests = []
         self.lock = threading.Lock()
+        # Called as override(request_json) for each non-stream chat completion; when it returns
+        # bytes they are the 200 response body, sent byte for byte; None gives the usual answer.
+        self.override = None
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,7 +99,7 @@ class FakeProvider:
                 with provider.lock:
                     provider.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": raw})
                 try:
-                    body = json.loads(raw)
+                    body = json.loads(raw, strict=False)  # strict=False: raw control characters in strings
                 except ValueError:
                     return self.send_json(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
                 model = body.get("model", "gpt-4o-mini")
@@ -103,6 +107,9 @@ class FakeProvider:
                     if body.get("stream"):
                         include = bool((body.get("stream_options") or {}).get("include_usage"))
                         return self.send_sse(chat_chunks(model, include))
+                    answer = provider.override(body) if provider.override else None
+                    if answer is not None:
+                        return self.send_bytes(200, answer)
                     return self.send_json(200, chat_completion(model))
                 if self.path.startswith("/v1/messages"):
                     if body.get("stream"):
@@ -111,7 +118,9 @@ class FakeProvider:
                 self.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
             def send_json(self, status, obj):
-                data = json.dumps(obj, ensure_ascii=False).encode()
+                self.send_bytes(status, json.dumps(obj, ensure_ascii=False).encode())
+
+            def send_bytes(self, status, data):
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
