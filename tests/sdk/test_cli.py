@@ -1,36 +1,8 @@
 """`tollgate webhooks add|list|test|rm` against a running gateway, as an operator types them."""
 import json
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from conftest import ADMIN_KEY, BINARY, Gateway
-
-
-@pytest.fixture
-def receiver():
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            received.append({k.lower(): v for k, v in self.headers.items()} | {"body": body})
-            self.send_response(200)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", received
-    server.shutdown()
 
 
 def cli(gateway, *args):
@@ -39,8 +11,8 @@ def cli(gateway, *args):
     return result
 
 
-def test_webhook_cli_add_list_test_rm(provider, receiver):
-    url, received = receiver
+def test_webhook_cli_add_list_test_rm(provider, hook_receiver):
+    url, received = hook_receiver.url, hook_receiver.received
     gateway = Gateway(provider.base_url, extra_env={"TOLLGATE_WEBHOOKS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"})
     try:
         added = cli(gateway, "add", url + "/hook", "--filter", "environment=production", "--sample-rate", "50")
@@ -57,7 +29,7 @@ def test_webhook_cli_add_list_test_rm(provider, receiver):
         tested = cli(gateway, "test", webhook["id"])
         assert tested.returncode == 0, tested.stdout + tested.stderr
         assert json.loads(tested.stdout)["status"] == "succeeded"
-        assert len(received) == 1 and received[0]["webhook-id"].startswith("msg_")
+        assert len(received()) == 1 and received()[0].headers["webhook-id"].startswith("msg_")
 
         refused = cli(gateway, "add", "http://93.184.216.34/hook")
         assert refused.returncode != 0 and "https" in refused.stderr and "Usage" not in refused.stderr
