@@ -6,10 +6,10 @@ import subprocess
 import tempfile
 import time
 
-import httpx
 import pytest
 
 from fake_provider import FakeProvider
+from shared_http import HTTP
 from webhook_support import WEBHOOK_YAML, Receiver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,12 +73,11 @@ pricing:
         return self.process.returncode
 
     def admin(self, path, **params):
-        r = httpx.get(self.url + path, params=params, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
-        return r
+        return HTTP.get(self.url + path, params=params, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
     def admin_call(self, method, path, body=None):
         """A management API call with the admin key; returns the response (envelope in .json())."""
-        return httpx.request(method, self.url + path, json=body, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)
+        return HTTP.request(method, self.url + path, json=body, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
     def record(self, request_id, timeout=10):
         """The record for request_id, once the recorder has written it (it runs after the response)."""

@@ -9,7 +9,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
+from shared_http import HTTP
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,7 +64,7 @@ def chat(gateway, content="hi", headers=None, model="gpt-4o-mini", raw=None, str
     rid = str(uuid.uuid4())
     body = raw if raw is not None else json.dumps(
         {"model": model, "messages": [{"role": "user", "content": content}], "stream": stream}, ensure_ascii=False).encode()
-    r = httpx.post(gateway.url + "/v1/chat/completions", content=body, timeout=30,
+    r = HTTP.post(gateway.url + "/v1/chat/completions", content=body,
                    headers={"content-type": "application/json", "Helicone-Request-Id": rid, **(headers or {})})
     assert r.status_code == 200, r.text
     assert r.headers["helicone-id"] == rid
@@ -93,6 +93,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args):
                 pass
