@@ -161,3 +161,14 @@ class NodeReceiver:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+def js_round_trips(bodies):
+    """For each body, whether Node's JSON.stringify(JSON.parse(body)) gives back exactly its bytes,
+    which is what the doc's verifySignature needs."""
+    script = ("let s='';process.stdin.on('data',d=>s+=d).on('end',()=>process.stdout.write(JSON.stringify("
+              "JSON.parse(s).map(b=>{const raw=Buffer.from(b,'base64');"
+              "return Buffer.from(JSON.stringify(JSON.parse(raw.toString('utf8')))).equals(raw)}))))")
+    out = subprocess.run(["node", "-e", script], input=json.dumps([base64.b64encode(b).decode() for b in bodies]),
+                         capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(out.stdout)
