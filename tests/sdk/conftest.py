@@ -117,3 +117,12 @@ def hook_receiver():
     r = Receiver()
     yield r
     r.stop()
+
+
+@pytest.fixture
+def answers(provider):
+    """prompt (the first message's content) -> the provider's response body bytes for it."""
+    table = {}
+    provider.override = lambda body: table.get(body["messages"][0]["content"])
+    yield table
+    provider.override = None

@@ -34,15 +34,6 @@ def node_hook(webhook_gateway):
     webhook_gateway.admin_call("DELETE", f"/v1/webhooks/{webhook['id']}")
 
 
-@pytest.fixture
-def answers(provider):
-    """prompt -> the provider's response body for it."""
-    table = {}
-    provider.override = lambda body: table.get(body["messages"][0]["content"])
-    yield table
-    provider.override = None
-
-
 def test_doc_receiver_verifies_every_delivery_and_reads_prompt_and_answer(webhook_gateway, node_hook, answers):
     webhook, node = node_hook
     answers[PROMPT] = json.dumps(chat_completion("gpt-5-nano", ANSWER, NANO_USAGE), ensure_ascii=False).encode()

@@ -34,14 +34,6 @@ def hooks(gateway, hook_receiver):
     return {"Helicone-Property-Run": tag}
 
 
-@pytest.fixture
-def answers(provider):
-    table = {}
-    provider.override = lambda body: table.get(body["messages"][0]["content"])
-    yield table
-    provider.override = None
-
-
 def deliveries_of(receiver, rid):
     return receiver.wait_for(rid, "/data"), receiver.wait_for(rid, "/plain")
 
