@@ -45,8 +45,9 @@ enum RecordJSON {
 
 /// ISO 8601 with milliseconds, UTC, as the API writes and reads times.
 enum ISO8601 {
+    /// The same text webhooks carry (and JavaScript's `toISOString` writes), rounded to the millisecond.
     static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+        WebhookPayload.timestamp(date)
     }
 
     /// Accepts ISO 8601 with or without fractional seconds, or seconds since 1970.

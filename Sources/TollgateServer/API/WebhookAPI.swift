@@ -243,7 +243,7 @@ struct WebhookAPI: Sendable {
             ("destination", .string(w.destination)),
             ("config", .object([
                 ("sampleRate", .number(w.sampleRate)),
-                ("propertyFilters", .array(w.propertyFilters.map { .object([("key", .string($0.name)), ("value", .string($0.value))]) })),
+                ("propertyFilters", PropertyFilters.json(w.propertyFilters)),
             ])),
             ("include_data", .bool(w.includeData)),
             ("enabled", .bool(w.enabled)),

@@ -21,60 +21,8 @@ public final class SQLiteRecordStore: RecordStore {
 
     public func migrate() async throws {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-records") { db in
-            try db.execute(sql: """
-                CREATE TABLE requests (
-                    id TEXT PRIMARY KEY,
-                    project TEXT NOT NULL,
-                    created_at BIGINT NOT NULL,
-                    method TEXT NOT NULL,
-                    path TEXT NOT NULL,
-                    provider TEXT NOT NULL,
-                    model TEXT,
-                    status INTEGER NOT NULL,
-                    stream BOOLEAN NOT NULL,
-                    user_id TEXT,
-                    properties TEXT NOT NULL,
-                    session_id TEXT,
-                    session_path TEXT,
-                    session_name TEXT,
-                    prompt_tokens INTEGER,
-                    completion_tokens INTEGER,
-                    total_tokens INTEGER,
-                    cache_read_tokens INTEGER,
-                    cache_write_tokens INTEGER,
-                    reasoning_tokens INTEGER,
-                    cost_usd DOUBLE PRECISION,
-                    latency_ms DOUBLE PRECISION NOT NULL,
-                    time_to_first_token_ms DOUBLE PRECISION,
-                    request_bytes INTEGER NOT NULL,
-                    response_bytes INTEGER NOT NULL,
-                    error TEXT
-                );
-                CREATE INDEX requests_project_created ON requests (project, created_at DESC, id DESC);
-                CREATE INDEX requests_created ON requests (created_at DESC, id DESC);
-                CREATE INDEX requests_user ON requests (user_id, created_at DESC);
-                CREATE INDEX requests_model ON requests (model, created_at DESC);
-                CREATE TABLE request_properties (
-                    request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE,
-                    name TEXT NOT NULL,
-                    value TEXT NOT NULL,
-                    PRIMARY KEY (request_id, name)
-                );
-                CREATE INDEX request_properties_name_value ON request_properties (name, value);
-                CREATE TABLE bodies (
-                    request_id TEXT PRIMARY KEY REFERENCES requests(id) ON DELETE CASCADE,
-                    request BLOB,
-                    response BLOB,
-                    response_reconstructed BLOB
-                );
-                """)
-        }
-        migrator.registerMigration("v2-webhooks") { db in
-            try db.execute(sql: Self.webhookSchema)
-        }
-        migrator.registerMigration("v3-scores") { db in
-            try db.execute(sql: Self.scoreSchema)
+        for migration in StoreSchema.migrations {
+            migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }
         }
         try migrator.migrate(pool)
     }
@@ -82,22 +30,15 @@ public final class SQLiteRecordStore: RecordStore {
     public func insert(_ batch: [StoredExchange]) async throws {
         guard !batch.isEmpty else { return }
         try await pool.write { db in
-            let insertRecord = try db.cachedStatement(sql: """
-                INSERT INTO requests (id, project, created_at, method, path, provider, model, status, stream,
-                    user_id, properties, session_id, session_path, session_name, prompt_tokens, completion_tokens,
-                    total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms,
-                    time_to_first_token_ms, request_bytes, response_bytes, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING
-                """)
-            let insertProperty = try db.cachedStatement(sql: "INSERT INTO request_properties (request_id, name, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-            let insertBodies = try db.cachedStatement(sql: "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-            let insertDelivery = try db.cachedStatement(sql: Self.insertDeliverySQL)
+            let insertRecord = try db.cachedStatement(sql: StoreSQL.insertRecord)
+            let insertProperty = try db.cachedStatement(sql: StoreSQL.insertProperty)
+            let insertBodies = try db.cachedStatement(sql: StoreSQL.insertBodies)
+            let insertDelivery = try db.cachedStatement(sql: StoreSQL.insertDelivery)
             for item in batch {
                 let r = item.record
                 let id = r.id.uuidString.lowercased()
                 try insertRecord.execute(arguments: [
-                    id, r.project, Self.micros(r.createdAt), r.method, r.path, r.provider, r.model, r.status, r.stream,
+                    id, r.project, StoredTime.micros(r.createdAt), r.method, r.path, r.provider, r.model, r.status, r.stream,
                     r.userID, PropertyCoding.encode(r.properties), r.sessionID, r.sessionPath, r.sessionName,
                     r.usage?.inputTokens, r.usage?.outputTokens, r.usage?.totalTokens, r.usage?.cacheReadTokens,
                     r.usage?.cacheWriteTokens, r.usage?.reasoningTokens, r.costUSD, r.latencyMs,
@@ -111,7 +52,7 @@ public final class SQLiteRecordStore: RecordStore {
                     item.bodies.reconstructedResponse.map { Data($0) },
                 ])
                 for delivery in item.deliveries {
-                    let now = Self.micros(Date())
+                    let now = StoredTime.micros(Date())
                     try insertDelivery.execute(arguments: [delivery.id.uuidString.lowercased(), delivery.webhookID.uuidString.lowercased(), id, now, now])
                 }
             }
@@ -142,7 +83,7 @@ public final class SQLiteRecordStore: RecordStore {
         var records = rows.prefix(limit).map(Self.record(from:))
         var next: RecordCursor?
         if rows.count > limit, let last = records.last {
-            next = RecordCursor(createdAtMicros: Self.micros(last.createdAt), id: last.id.uuidString.lowercased())
+            next = RecordCursor(createdAtMicros: StoredTime.micros(last.createdAt), id: last.id.uuidString.lowercased())
         }
         records = Array(records)
         return RecordPage(records: records, nextCursor: next)
@@ -178,7 +119,7 @@ public final class SQLiteRecordStore: RecordStore {
     }
 
     public func setScores(_ scores: [Score], requestID: UUID) async throws {
-        let now = Self.micros(Date())
+        let now = StoredTime.micros(Date())
         try await pool.write { db in
             for score in scores {
                 try db.execute(sql: """
@@ -214,8 +155,6 @@ public final class SQLiteRecordStore: RecordStore {
         }
     }
 
-    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
-
     static func record(from row: Row) -> RequestRecord {
         let total: Int? = row["total_tokens"]
         var usage: TokenUsage?
@@ -226,10 +165,9 @@ public final class SQLiteRecordStore: RecordStore {
                 reasoningTokens: row["reasoning_tokens"] ?? 0
             )
         }
-        let micros: Int64 = row["created_at"]
         return RequestRecord(
             id: UUID(uuidString: row["id"])!, project: row["project"],
-            createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), method: row["method"], path: row["path"],
+            createdAt: StoredTime.date(row["created_at"])!, method: row["method"], path: row["path"],
             provider: row["provider"], model: row["model"], status: row["status"], stream: row["stream"],
             userID: row["user_id"], properties: PropertyCoding.decode(row["properties"]), sessionID: row["session_id"],
             sessionPath: row["session_path"], sessionName: row["session_name"], usage: usage, costUSD: row["cost_usd"],
@@ -281,11 +219,11 @@ struct SQLFilter: Sendable {
         }
         if let since = query.since {
             clauses.append("r.created_at >= ?")
-            arguments.append(.integer(SQLiteRecordStore.micros(since)))
+            arguments.append(.integer(StoredTime.micros(since)))
         }
         if let until = query.until {
             clauses.append("r.created_at < ?")
-            arguments.append(.integer(SQLiteRecordStore.micros(until)))
+            arguments.append(.integer(StoredTime.micros(until)))
         }
         for score in query.scores {
             clauses.append("EXISTS (SELECT 1 FROM request_scores s WHERE s.request_id = r.id AND s.name = ? AND s.value = ?)")

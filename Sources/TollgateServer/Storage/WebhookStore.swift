@@ -30,7 +30,8 @@ public protocol WebhookStore: Sendable {
     func resend(webhookID: UUID, since: Date) async throws -> Int
     /// Pending deliveries and the creation time of the oldest, for metrics.
     func pendingSummary() async throws -> (count: Int, oldest: Date?)
-    /// The earliest `next_attempt_at` of pending deliveries, so the dispatcher knows when to wake.
+    /// When the next pending delivery becomes claimable (retry time, or lease end if later), so the
+    /// dispatcher knows when to wake.
     func nextDueTime() async throws -> Date?
 }
 

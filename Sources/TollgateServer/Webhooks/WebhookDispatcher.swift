@@ -77,13 +77,21 @@ struct WebhookDispatcher: Service {
                     lastSummary = ContinuousClock.now
                     await publishSummary()
                 }
-                await wakeup.wait(timeout: settings.idlePoll)
+                await wakeup.wait(timeout: await untilNextDue())
             }
             group.cancelAll()
         }
         let unfinished = inFlight.withLockedValue { Array($0.keys) }
         try? await store.releaseLeases(unfinished)
         logger.info("webhook dispatcher stopped", metadata: ["released": "\(unfinished.count)"])
+    }
+
+    /// How long to sleep: until the earliest scheduled retry, at most `idlePoll`.
+    func untilNextDue() async -> Duration {
+        guard let due = try? await store.nextDueTime() else { return settings.idlePoll }
+        let seconds = due.timeIntervalSinceNow
+        if seconds <= 0.02 { return .milliseconds(20) }
+        return min(settings.idlePoll, .milliseconds(Int64(seconds * 1000)))
     }
 
     /// One attempt at one delivery, logged with its outcome and the next step.
