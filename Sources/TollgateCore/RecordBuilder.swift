@@ -45,7 +45,8 @@ public struct RecordBuilder: Sendable {
         let bodies = StoredBodies(
             request: exchange.tags.omitRequestBody ? nil : exchange.requestBody,
             response: exchange.tags.omitResponseBody ? nil : exchange.responseBody,
-            reconstructedResponse: exchange.tags.omitResponseBody ? nil : extracted.reconstructed?.serialized()
+            // Only a stream needs rebuilding; a JSON answer is kept (and sent) as the provider's bytes.
+            reconstructedResponse: exchange.stream && !exchange.tags.omitResponseBody ? extracted.reconstructed?.serialized() : nil
         )
         return (record, bodies, unpriced)
     }
