@@ -9,6 +9,11 @@ public struct RecordBuilder: Sendable {
         self.pricing = pricing
     }
 
+    /// The cost to 15 significant digits, so 3 × 0.05 / 1e6 is written 1.5e-7, not 1.5000000000000002e-7.
+    static func withoutFloatNoise(_ cost: Double) -> Double {
+        Double(String(format: "%.15g", cost)) ?? cost
+    }
+
     /// The record, its bodies, and whether the model had no price (so the caller can count it).
     public func build(_ exchange: Exchange) -> (record: RequestRecord, bodies: StoredBodies, unpriced: Bool) {
         let format = exchange.target?.format ?? .openai
@@ -26,7 +31,7 @@ public struct RecordBuilder: Sendable {
         var cost: Double?
         var unpriced = false
         if let usage = extracted.usage, let model {
-            cost = pricing.cost(provider: provider, format: format, model: model, usage: usage)
+            cost = pricing.cost(provider: provider, format: format, model: model, usage: usage).map(Self.withoutFloatNoise)
             unpriced = cost == nil
         } else if extracted.usage != nil {
             unpriced = true
