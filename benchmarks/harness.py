@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""Tollgate against direct, nginx and LiteLLM, every scenario for every target in one run.
+
+Started by benchmarks/run, which builds and installs what this needs. Everything listens on
+127.0.0.1 (OS-assigned ports, or free ports found by binding port 0), and everything started here
+is stopped here. Prints one Markdown table and writes it, with the raw figures as JSON, under
+benchmarks/.run/<time>/.
+
+Scenarios (per target: direct to the fake provider, nginx, Tollgate, LiteLLM):
+  saturation  wrk, 64 connections, non-streaming chat completion: req/s, p50, p99
+  fixed rate  h2load --rps at a rate well below saturation: p50, p99, added over direct
+  streaming   20-chunk SSE, a few sequential clients: time to first body byte, total time
+  webhooks    Tollgate at 1,000 req/s: deliveries/s, delay from response end to sink, counts
+  memory      peak RSS (VmHWM) of each server; Tollgate's RSS over a soak
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+FAKE_BIN = os.path.join(HERE, "FakeProvider/.build/release/FakeProvider")
+TOLLGATE_BIN = os.environ.get("TOLLGATE_BIN", os.path.join(REPO, ".build/release/tollgate"))
+LITELLM_BIN = os.path.join(HERE, ".venv/bin/litellm")
+ADMIN_KEY = "bench-admin-key-0123456789abcdef"
+MODEL = "gpt-4o-mini"
+PROMPT = "Summarise the benchmark plan in one sentence. " * 4
+BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]})
+STREAM_BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "stream": True})
+STREAM_TTFC_MS, STREAM_GAP_MS, STREAM_CHUNKS = 20, 2, 20
+
+QUICK = dict(sat_s=4, warm_s=1, fixed_s=5, streams=40, webhook_s=8, drain_s=30, soak_s=30, rss_every_s=5)
+FULL = dict(sat_s=20, warm_s=3, fixed_s=20, streams=200, webhook_s=30, drain_s=90, soak_s=300, rss_every_s=10)
+
+
+def log(*a):
+    print(f"[{time.strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+class Proc:
+    """A server this run started: its output goes to a log file; stop() ends it (and only it)."""
+
+    def __init__(self, name, argv, scratch, env=None, cwd=None):
+        self.name = name
+        self.logpath = os.path.join(scratch, f"{name}.log")
+        self.logf = open(self.logpath, "wb")
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                  start_new_session=True)
+        self.pid = self.p.pid
+
+    def wait_for(self, pattern, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.logpath, "rb") as f:
+                m = re.search(pattern.encode(), f.read())
+            if m:
+                return m
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start (see {self.logpath})")
+
+    def tree(self):
+        """pid and all its descendants (nginx workers, LiteLLM's workers)."""
+        kids = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    kids.setdefault(ppid, []).append(int(d))
+                except (OSError, IndexError, ValueError):
+                    pass
+        out, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(kids.get(p, []))
+        return out
+
+    def status_kb(self, field):
+        total = 0
+        for pid in self.tree():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith(field + ":"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGTERM)  # its own session: this process and its children only
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.p.wait(5)
+        self.logf.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    req = urllib.request.Request(url, data=body.encode() if isinstance(body, str) else body, method=method,
+                                 headers=headers or {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def wait_http(url, timeout=90, headers=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            http("GET", url, headers=headers, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.25)
+    raise RuntimeError(f"{url} did not answer")
+
+
+# ---------------------------------------------------------------- servers
+
+def start_fake(scratch):
+    p = Proc("fake-provider", [FAKE_BIN, "--ttfc-ms", str(STREAM_TTFC_MS), "--gap-ms", str(STREAM_GAP_MS),
+                               "--chunks", str(STREAM_CHUNKS), "--body-bytes", "400"], scratch)
+    p.port = int(p.wait_for(r"listening on (\d+)").group(1))
+    return p
+
+
+def start_sink(scratch):
+    p = Proc("webhook-sink", [sys.executable, os.path.join(HERE, "webhook_sink.py")], scratch)
+    p.port = int(p.wait_for(r"listening on (\d+)").group(1))
+    return p
+
+
+def start_nginx(scratch, upstream):
+    port = free_port()
+    d = os.path.join(scratch, "nginx")
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes auto;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    upstream fake {{ server 127.0.0.1:{upstream}; keepalive 128; }}
+    server {{
+        listen 127.0.0.1:{port} reuseport;
+        location / {{
+            proxy_pass http://fake;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }}
+    }}
+}}
+""")
+    p = Proc("nginx", ["nginx", "-p", d, "-c", conf, "-e", f"{d}/error.log"], scratch)
+    p.port = port
+    wait_http(f"http://127.0.0.1:{port}/health")
+    return p
+
+
+def start_litellm(scratch, upstream):
+    port = free_port()
+    conf = os.path.join(scratch, "litellm.yaml")
+    with open(conf, "w") as f:
+        f.write(f"""model_list:
+  - model_name: {MODEL}
+    litellm_params:
+      model: openai/{MODEL}
+      api_base: http://127.0.0.1:{upstream}/v1
+      api_key: sk-bench
+litellm_settings:
+  telemetry: false
+""")
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False",
+               LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY="true", LITELLM_LOG="ERROR",
+               NO_DOCS="True", DISABLE_ADMIN_UI="True")
+    p = Proc("litellm", [LITELLM_BIN, "--config", conf, "--host", "127.0.0.1", "--port", str(port),
+                         "--num_workers", "1"], scratch, env=env, cwd=scratch)
+    p.port = port
+    wait_http(f"http://127.0.0.1:{port}/health/liveliness", timeout=180)
+    return p
+
+
+class Tollgate:
+    """One Tollgate instance with a fresh data folder: SQLite recording, stored bodies (the
+    default) and one webhook matching every call, created through the API."""
+    count = 0
+
+    def __init__(self, scratch, upstream, sink):
+        Tollgate.count += 1
+        d = os.path.join(scratch, f"tollgate-{Tollgate.count}")
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "tollgate.yaml")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+  host: 127.0.0.1
+  port: 0
+storage:
+  path: {d}/data
+admin:
+  key: {ADMIN_KEY}
+providers:
+  openai:
+    base_url: http://127.0.0.1:{upstream}
+    format: openai
+  anthropic:
+    base_url: http://127.0.0.1:{upstream}
+    format: anthropic
+pricing:
+  path: {REPO}/conf/pricing.yaml
+webhooks:
+  allowed_private_hosts: [127.0.0.1]
+""")
+        self.proc = Proc(f"tollgate-{Tollgate.count}", [TOLLGATE_BIN, "serve", "--config", conf,
+                                                         "--log-level", "warning"], scratch, cwd=d)
+        self.port = int(self.proc.wait_for(r"listening on http://[\d.]+:(\d+)").group(1))
+        self.pid = self.proc.pid
+        self.base = f"http://127.0.0.1:{self.port}"
+        auth = {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"}
+        status, body = http("POST", f"{self.base}/v1/webhooks",
+                            json.dumps({"destination": f"http://127.0.0.1:{sink.port}/hook"}), auth)
+        self.webhook = json.loads(body)["data"]
+        http("POST", f"http://127.0.0.1:{sink.port}/control/key", self.webhook["hmac_key"])
+
+    def recorded(self):
+        _, body = http("GET", f"{self.base}/v1/stats?group_by=model", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        return int(sum(row["count"] for row in json.loads(body)["data"]))
+
+    def recorded_settled(self, expected, timeout=20):
+        """Records written once the recorder has caught up (or stopped moving)."""
+        deadline, last = time.time() + timeout, -1
+        while True:
+            n = self.recorded()
+            if n >= expected or n == last or time.time() > deadline:
+                return n
+            last = n
+            time.sleep(1)
+
+    def metric(self, name):
+        _, body = http("GET", f"{self.base}/metrics")
+        total = 0.0
+        for line in body.decode().splitlines():
+            if line.startswith(name) and not line.startswith("#"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+# ---------------------------------------------------------------- load
+
+def wrk(url, seconds, scratch, connections=64):
+    script = os.path.join(scratch, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n'
+                'wrk.headers["Authorization"] = "Bearer sk-bench"\n' % json.dumps(BODY))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+                          "-s", script, url], capture_output=True, text=True).stdout
+
+    def lat(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)] if m else None
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return {"rps": float(rps.group(1)) if rps else 0.0, "p50": lat(50), "p99": lat(99),
+            "requests": int(total.group(1)) if total else 0, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else "", "raw": out}
+
+
+def sink_capacity(sink, scratch, seconds=3):
+    """The sink's own ceiling: wrk posting a Tollgate-sized signed delivery over 8 connections
+    (Tollgate's default webhooks.max_per_destination), the same number of rejected duplicates."""
+    import hashlib, hmac
+    key = "whk_sink_selftest"
+    http("POST", f"http://127.0.0.1:{sink.port}/control/key", key)
+    body = json.dumps({"request_id": "00000000-0000-0000-0000-000000000000", "request_body": BODY,
+                       "response_body": "x" * 1200, "request_response_url": "http://127.0.0.1/v1/bodies/" + "a" * 90,
+                       "model": MODEL, "provider": "openai", "metadata": {"cost": 0.0001, "promptTokens": 60,
+                       "completionTokens": 100, "totalTokens": 160, "latencyMs": 1}, "properties": {},
+                       "status": 200, "stream": False, "created_at": "2026-01-01T00:00:00.000Z"}, separators=(",", ":"))
+    sig = hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
+    script = os.path.join(scratch, "hook.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Helicone-Signature"] = "%s"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n' % (json.dumps(body), sig))
+    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{sink.port}/hook"],
+                         capture_output=True, text=True).stdout
+    stats = json.loads(http("GET", f"http://127.0.0.1:{sink.port}/control/stats")[1])
+    http("POST", f"http://127.0.0.1:{sink.port}/control/reset")
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return {"rps": float(m.group(1)) if m else 0.0, "valid": stats["valid"], "deliveries": stats["deliveries"]}
+
+
+def h2load(url, rate, seconds, scratch, tag, extra_headers=()):
+    """Fixed-rate load; per-request latencies from h2load's log file (first second dropped)."""
+    clients = max(1, min(32, rate // 50))
+    per = max(1, rate // clients)
+    n = per * clients * seconds
+    body = os.path.join(scratch, "body.json")
+    with open(body, "w") as f:
+        f.write(BODY)
+    logf = os.path.join(scratch, f"h2load-{tag}.tsv")
+    argv = ["h2load", "--h1", "-n", str(n), "-c", str(clients), "--rps", str(per), "-d", body,
+            "-H", "content-type: application/json", "-H", "authorization: Bearer sk-bench", "--log-file", logf]
+    for h in extra_headers:
+        argv += ["-H", h]
+    out = subprocess.run(argv + [url], capture_output=True, text=True).stdout
+    rows = []
+    with open(logf) as f:
+        for line in f:
+            start, status, dur = line.split("\t")
+            rows.append((int(start), int(status), int(dur)))
+    if not rows:
+        return {"rate": per * clients, "p50": None, "p99": None, "ok": 0, "sent": 0, "raw": out}
+    t0 = min(r[0] for r in rows)
+    kept = sorted(r[2] / 1000.0 for r in rows if r[0] - t0 >= 1_000_000 and 200 <= r[1] < 300)
+    ok = sum(1 for r in rows if 200 <= r[1] < 300)
+    span = (max(r[0] + r[2] for r in rows) - t0) / 1e6
+    return {"rate": per * clients, "achieved": len(rows) / span if span else 0, "p50": pct(kept, 0.50),
+            "p99": pct(kept, 0.99), "ok": ok, "sent": len(rows), "requested": n, "raw": out,
+            "ends": [(r[0] + r[2]) / 1e6 for r in rows if 200 <= r[1] < 300]}
+
+
+def pct(sorted_values, p):
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))]
+
+
+def one_stream(host, port, path):
+    """One streaming call on a fresh connection: (ms to the first body byte, ms to the last)."""
+    req = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+           f"Authorization: Bearer sk-bench\r\nAccept: text/event-stream\r\nContent-Length: {len(STREAM_BODY)}\r\n"
+           f"Connection: close\r\n\r\n{STREAM_BODY}").encode()
+    s = socket.create_connection((host, port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    t0 = time.perf_counter()
+    s.sendall(req)
+    buf = b""
+    first = None
+    while b"\r\n\r\n" not in buf:
+        data = s.recv(65536)
+        if not data:
+            raise RuntimeError("closed before headers")
+        buf += data
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(head.split(b"\r\n")[0].decode())
+    chunked = b"transfer-encoding: chunked" in head.lower()
+    m = re.search(rb"content-length:\s*(\d+)", head.lower())
+    length = int(m.group(1)) if m else None
+    body = rest
+    if body:
+        first = time.perf_counter()
+    while True:
+        if chunked and body.endswith(b"0\r\n\r\n"):
+            break
+        if length is not None and len(body) >= length:
+            break
+        data = s.recv(65536)
+        if not data:
+            break
+        if first is None:
+            first = time.perf_counter()
+        body += data
+    end = time.perf_counter()
+    s.close()
+    if b"[DONE]" not in body:
+        raise RuntimeError("stream ended without [DONE]")
+    return (first - t0) * 1000, (end - t0) * 1000
+
+
+def streams(port, path, count, concurrency=2):
+    results, errors = [], []
+    lock = threading.Lock()
+    todo = list(range(count))
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                todo.pop()
+            try:
+                r = one_stream("127.0.0.1", port, path)
+                with lock:
+                    results.append(r)
+            except Exception as e:  # counted, shown in the table
+                with lock:
+                    errors.append(str(e))
+
+    for _ in range(3):  # warm-up
+        try:
+            one_stream("127.0.0.1", port, path)
+        except Exception:
+            pass
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ttfb = sorted(r[0] for r in results)
+    total = sorted(r[1] for r in results)
+    return {"ttfb_p50": pct(ttfb, 0.5), "ttfb_p99": pct(ttfb, 0.99), "total_p50": pct(total, 0.5),
+            "total_p99": pct(total, 0.99), "ok": len(results), "errors": len(errors), "error_sample": errors[:3]}
+
+
+# ---------------------------------------------------------------- run
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--fixed-rate", type=int, default=2000)
+    ap.add_argument("--webhook-rate", type=int, default=1000)
+    args = ap.parse_args()
+    cfg = QUICK if args.quick else FULL
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    scratch = os.path.join(HERE, ".run", stamp + ("-quick" if args.quick else ""))
+    os.makedirs(scratch, exist_ok=True)
+    started = time.time()
+    procs = []
+    R = {"mode": "quick" if args.quick else "full", "config": cfg, "targets": {}}
+    peak = {}
+
+    def note_peak(name, proc):
+        peak[name] = max(peak.get(name, 0), proc.status_kb("VmHWM"))
+
+    def sink_stats():
+        return json.loads(http("GET", f"http://127.0.0.1:{sink.port}/control/stats")[1])
+
+    try:
+        fake = start_fake(scratch); procs.append(fake)
+        sink = start_sink(scratch); procs.append(sink)
+        R["sink_capacity"] = sink_capacity(sink, scratch)
+        log(f"fake provider on {fake.port}, webhook sink on {sink.port} (verifies {R['sink_capacity']['rps']:.0f} signed deliveries/s); starting LiteLLM")
+        lite_box = {}
+        lite_thread = threading.Thread(target=lambda: lite_box.update(p=start_litellm(scratch, fake.port)))
+        lite_thread.start()
+        nginx = start_nginx(scratch, fake.port); procs.append(nginx)
+        lite_thread.join()
+        if "p" not in lite_box:
+            raise RuntimeError("LiteLLM did not start")
+        lite = lite_box["p"]; procs.append(lite)
+        log(f"nginx on {nginx.port}, LiteLLM on {lite.port}")
+
+        chat = "/v1/chat/completions"
+        fixed_targets = {
+            "direct": (fake.port, chat), "nginx": (nginx.port, chat), "litellm": (lite.port, chat),
+        }
+        tollgate_path = "/openai/v1/chat/completions"
+
+        def target(name):
+            """(port, path, Tollgate or None); every Tollgate scenario gets a fresh instance."""
+            if name != "tollgate":
+                return fixed_targets[name] + (None,)
+            tg = Tollgate(scratch, fake.port, sink)
+            procs.append(tg.proc)
+            return tg.port, tollgate_path, tg
+
+        def retire(tg):
+            note_peak("tollgate", tg.proc)
+            tg.proc.stop()
+            procs.remove(tg.proc)
+            http("POST", f"http://127.0.0.1:{sink.port}/control/reset")
+
+        # --- saturation
+        sat = {}
+        for name in ["direct", "nginx", "litellm", "tollgate"]:
+            port, path, tg = target(name)
+            url = f"http://127.0.0.1:{port}{path}"
+            warm = wrk(url, cfg["warm_s"], scratch)
+            r = wrk(url, cfg["sat_s"], scratch)
+            r["answered_incl_warmup"] = warm["requests"] + r["requests"]
+            sat[name] = r
+            log(f"saturation {name}: {r['rps']:.0f} req/s p50 {r['p50']} ms p99 {r['p99']} ms non2xx {r['non2xx']} {r['socket_errors']}")
+            if tg:
+                note_peak("tollgate", tg.proc)
+                r["tollgate_recorded"] = tg.recorded_settled(r["answered_incl_warmup"])
+                r["tollgate_dropped"] = tg.metric("tollgate_records_dropped_total")
+                r["webhook_delivered_during"] = sink_stats()["valid"]
+                retire(tg)
+        note_peak("direct", fake); note_peak("nginx", nginx); note_peak("litellm", lite)
+        R["saturation"] = {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in sat.items()}
+
+        # --- fixed rate: the same rate for direct, nginx and Tollgate; LiteLLM at a rate it can
+        # sustain, with direct measured again at that rate as its baseline
+        rate = min(args.fixed_rate, int(0.5 * min(sat[n]["rps"] for n in ["direct", "nginx", "tollgate"])))
+        rate = max(50, rate // 50 * 50)
+        lite_rate = max(10, min(rate, int(0.5 * sat["litellm"]["rps"])) // 10 * 10)
+        fixed = {}
+        for name in ["direct", "nginx", "litellm", "tollgate"]:
+            port, path, tg = target(name)
+            r = h2load(f"http://127.0.0.1:{port}{path}", lite_rate if name == "litellm" else rate, cfg["fixed_s"], scratch, name)
+            r.pop("ends", None)
+            fixed[name] = r
+            log(f"fixed {name} @ {r['rate']}/s: achieved {r.get('achieved', 0):.0f}/s p50 {r['p50']} ms p99 {r['p99']} ms ok {r['ok']}/{r['sent']}")
+            if tg:
+                retire(tg)
+        if lite_rate != rate:
+            r = h2load(f"http://127.0.0.1:{fake.port}{chat}", lite_rate, cfg["fixed_s"], scratch, "direct-lite")
+            r.pop("ends", None)
+            fixed["direct@litellm_rate"] = r
+            log(f"fixed direct @ {r['rate']}/s: p50 {r['p50']} ms p99 {r['p99']} ms")
+        R["fixed"] = {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in fixed.items()}
+        R["fixed_rate"], R["litellm_rate"] = rate, lite_rate
+
+        # --- streaming
+        st = {}
+        for name in ["direct", "nginx", "litellm", "tollgate"]:
+            port, path, tg = target(name)
+            st[name] = streams(port, path, cfg["streams"])
+            log(f"stream {name}: ttfb p50 {st[name]['ttfb_p50']:.2f} ms total p50 {st[name]['total_p50']:.2f} ms ok {st[name]['ok']} errors {st[name]['errors']}")
+            if tg:
+                retire(tg)
+        R["streaming"] = st
+
+        # --- webhooks at a fixed rate through Tollgate
+        _, _, tg = target("tollgate")
+        r = h2load(f"{tg.base}{tollgate_path}", args.webhook_rate, cfg["webhook_s"], scratch, "webhooks")
+        load_end = max(r.pop("ends")) if r["ok"] else time.time()
+        sent = r["ok"]
+        deadline = time.time() + cfg["drain_s"]
+        last, last_change = -1, time.time()
+        while time.time() < deadline:
+            s = sink_stats()
+            if s["unique"] >= sent:
+                break
+            if s["unique"] != last:
+                last, last_change = s["unique"], time.time()
+            elif time.time() - last_change > 15:
+                break
+            time.sleep(0.5)
+        time.sleep(1)
+        s = sink_stats()
+        wh = {"rate": r["rate"], "sent": sent, "requests_sent": r["sent"], "recorded": tg.recorded_settled(sent),
+              "delivered": s["unique"], "bad_signature": s["bad_signature"], "duplicates": s["duplicates"],
+              "unparsed": s["unparsed"], "delay_p50_ms": s["delay_p50_ms"], "delay_p99_ms": s["delay_p99_ms"],
+              "delay_max_ms": s["delay_max_ms"], "dropped": tg.metric("tollgate_records_dropped_total"),
+              "drain_after_load_s": (s["last_arrival"] - load_end) if s["last_arrival"] else None,
+              "deliveries_per_s": (s["valid"] / s["span_s"]) if s["span_s"] else None,
+              "call_p50": r["p50"], "call_p99": r["p99"]}
+        R["webhooks"] = wh
+        log(f"webhooks: {wh}")
+        retire(tg)
+
+        # --- soak: Tollgate's RSS under a steady load
+        _, _, tg = target("tollgate")
+        samples = []
+        soak_rate = min(args.webhook_rate, rate)
+        box = {}
+        th = threading.Thread(target=lambda: box.update(r=h2load(f"{tg.base}{tollgate_path}", soak_rate, cfg["soak_s"], scratch, "soak")))
+        t0 = time.time()
+        th.start()
+        while th.is_alive():
+            samples.append((round(time.time() - t0, 1), tg.proc.status_kb("VmRSS")))
+            th.join(cfg["rss_every_s"])
+        samples.append((round(time.time() - t0, 1), tg.proc.status_kb("VmRSS")))
+        soak = box.get("r", {})
+        soak.pop("ends", None)
+        soak.pop("raw", None)
+        time.sleep(2)
+        R["soak"] = {"rate": soak_rate, "seconds": cfg["soak_s"], "rss_kb": samples, "calls_ok": soak.get("ok"),
+                     "recorded": tg.recorded(), "delivered": sink_stats()["unique"], "p50": soak.get("p50"), "p99": soak.get("p99")}
+        log(f"soak: RSS samples (s, KB) {samples}")
+        retire(tg)
+
+        note_peak("direct", fake); note_peak("nginx", nginx); note_peak("litellm", lite)
+        R["peak_rss_kb"] = peak
+    finally:
+        for p in reversed(procs):
+            p.stop()
+    R["elapsed_s"] = round(time.time() - started)
+    R["machine"] = machine()
+    table = render(R)
+    with open(os.path.join(scratch, "results.json"), "w") as f:
+        json.dump(R, f, indent=1)
+    with open(os.path.join(scratch, "table.md"), "w") as f:
+        f.write(table)
+    print(table)
+    log(f"done in {R['elapsed_s']} s; raw figures in {scratch}/results.json")
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "Sources", "Package.swift"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu": cpu, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": commit + (" (+ uncommitted Sources changes)" if dirty else ""),
+            "load_before": open("/proc/loadavg").read().split()[:3]}
+
+
+# ---------------------------------------------------------------- the table
+
+def f0(x):
+    return "—" if x is None else f"{x:,.0f}"
+
+
+def f2(x):
+    return "—" if x is None else (f"{x:.2f}" if abs(x) < 100 else f"{x:,.0f}")
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return ""
+    r = a / b
+    return f" ({r:.2f}×)" if abs(r) >= 0.1 else f" ({r:.3f}×)"
+
+
+def render(R):
+    sat, fx, st, wh, pk = R["saturation"], R["fixed"], R["streaming"], R["webhooks"], R["peak_rss_kb"]
+    order = ["direct", "nginx", "tollgate", "litellm"]
+    rows = []
+
+    def row(label, cells, note=""):
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {note} |")
+
+    row("saturation req/s (64 conn)", [f0(sat[n]["rps"]) + ratio(sat[n]["rps"], sat["nginx"]["rps"]) for n in order],
+        "× = of nginx")
+    row("saturation p50 / p99 ms", [f"{f2(sat[n]['p50'])} / {f2(sat[n]['p99'])}" for n in order])
+    tl = sat["tollgate"]["rps"] / sat["litellm"]["rps"] if sat["litellm"]["rps"] else None
+    row("Tollgate saturation: answered / recorded / dropped", ["", "", f"{sat['tollgate']['answered_incl_warmup']:,} / {sat['tollgate'].get('tollgate_recorded', 0):,} / {sat['tollgate'].get('tollgate_dropped', 0):,.0f}", ""],
+        "incl. warm-up; dropped = tollgate_records_dropped_total")
+    row("Tollgate ÷ LiteLLM saturation", ["", "", f"{tl:.1f}×" if tl else "—", "1×"])
+
+    def fixed_base(n):
+        return fx.get("direct@litellm_rate", fx["direct"]) if n == "litellm" else fx["direct"]
+
+    row("fixed rate req/s", [f0(fx[n]["rate"]) for n in order], "LiteLLM at a rate it sustains")
+    row("fixed rate p50 / p99 ms", [f"{f2(fx[n]['p50'])} / {f2(fx[n]['p99'])}" for n in order])
+
+    def added(n, k):
+        a, b = fx[n][k], fixed_base(n)[k]
+        return None if a is None or b is None else a - b
+
+    row("fixed rate added p50 / p99 ms", ["0 / 0" if n == "direct" else f"{f2(added(n, 'p50'))} / {f2(added(n, 'p99'))}"
+                                          for n in order], "vs direct at the same rate")
+    row("fixed rate p50 ÷ direct", [f"{fx[n]['p50'] / fixed_base(n)['p50']:.2f}×" if fx[n]["p50"] and fixed_base(n)["p50"] else "—" for n in order])
+    row("stream TTFB p50 / p99 ms", [f"{f2(st[n]['ttfb_p50'])} / {f2(st[n]['ttfb_p99'])}" for n in order],
+        f"{STREAM_CHUNKS} chunks, first after {STREAM_TTFC_MS} ms, {STREAM_GAP_MS} ms apart")
+    row("stream TTFB added p50 ms", ["0" if n == "direct" else f2(st[n]["ttfb_p50"] - st["direct"]["ttfb_p50"]) for n in order])
+    row("stream total p50 / p99 ms", [f"{f2(st[n]['total_p50'])} / {f2(st[n]['total_p99'])}" for n in order])
+    row("stream total added p50 ms", ["0" if n == "direct" else f2(st[n]["total_p50"] - st["direct"]["total_p50"]) +
+                                      ratio(st[n]["total_p50"], st["direct"]["total_p50"]) for n in order])
+    row("stream errors", [f"{st[n]['errors']} / {st[n]['ok'] + st[n]['errors']}" for n in order])
+    row(f"webhooks @ {f0(wh['rate'])} req/s: deliveries/s", ["—", "—", f0(wh["deliveries_per_s"]) + ratio(wh["deliveries_per_s"], wh["rate"]), "—"],
+        f"× = of the request rate; the sink alone verifies {R['sink_capacity']['rps']:,.0f}/s")
+    row("webhook delay p50 / p99 / max ms", ["—", "—", f"{f2(wh['delay_p50_ms'])} / {f2(wh['delay_p99_ms'])} / {f2(wh['delay_max_ms'])}", "—"],
+        "response end → sink arrival")
+    row("webhook sent / recorded / delivered", ["—", "—", f"{wh['sent']:,} / {wh['recorded']:,} / {wh['delivered']:,}", "—"],
+        f"bad signatures {wh['bad_signature']}, duplicates {wh['duplicates']}")
+    row("peak RSS MB (VmHWM)", [f"{pk.get(n, 0) / 1024:.0f}" + ratio(pk.get(n), pk.get("nginx")) for n in order],
+        "× = of nginx; nginx and LiteLLM: all processes")
+    soak = R["soak"]["rss_kb"]
+    if soak:
+        first = next((kb for t, kb in soak if t >= min(30, R["soak"]["seconds"] / 3)), soak[0][1])
+        row(f"Tollgate RSS MB over {R['soak']['seconds']} s soak @ {f0(R['soak']['rate'])} req/s",
+            ["", "", f"{first / 1024:.0f} → {soak[-1][1] / 1024:.0f}, max {max(kb for _, kb in soak) / 1024:.0f}" + ratio(soak[-1][1], first), ""],
+            "after warm-up → end")
+    head = "| figure | direct | nginx | Tollgate | LiteLLM | |\n|---|---|---|---|---|---|\n"
+    m = R["machine"]
+    intro = (f"{R['mode']} run, {m['date']}, commit {m['commit']}, {m['nproc']} × {m['cpu']}, "
+             f"load before {' '.join(m['load_before'])}, {R['elapsed_s']} s\n\n")
+    return intro + head + "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    main()
