@@ -59,3 +59,24 @@ struct ConfigTests {
         await #expect(throws: ConfigError.self) { _ = try await Gateway.buildApplication(config: config) }
     }
 }
+
+extension ConfigTests {
+    @Test("an unreachable PostgreSQL fails the start with a message that names the setting")
+    func unreachableDatabaseIsExplained() async throws {
+        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
+        let port = closed.server.port
+        try await closed.stop()
+        var config = GatewayConfig()
+        config.storagePath = FileManager.default.temporaryDirectory.appendingPathComponent("tg-\(UUID())").path
+        config.pricingPath = TestGateway.repositoryRoot + "/conf/pricing.yaml"
+        config.storageKind = "postgres"
+        config.postgresURL = "postgres://tollgate@127.0.0.1:\(port)/tollgate"
+        do {
+            _ = try await Gateway.buildApplication(config: config)
+            Issue.record("the gateway started without its database")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("storage.postgres.url"))
+            #expect(error.description.contains("127.0.0.1:\(port)"))
+        }
+    }
+}

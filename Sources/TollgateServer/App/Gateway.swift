@@ -31,8 +31,13 @@ public enum Gateway {
         let (signingKey, _) = try secret(config.bodySigningKey, file: "signing.key", in: config.storagePath, prefix: "")
 
         let pricing = try loadPricing(config.pricingPath)
-        let store = try SQLiteRecordStore(path: config.storagePath + "/tollgate.sqlite")
-        try await store.migrate()
+        let store = try openStore(config, logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            (store as? PostgresRecordStore)?.close()
+            throw error
+        }
 
         let destinations: DestinationPolicy
         do {
@@ -91,7 +96,7 @@ public enum Gateway {
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [HTTPClientService(client: client), dispatcher, writer],
+            services: [StoreService(store: store), HTTPClientService(client: client), dispatcher, writer],
             onServerRunning: { channel in
                 links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
                 await onServerRunning(channel)
@@ -130,6 +135,13 @@ public enum Gateway {
             }
         }
         return generated
+    }
+
+    static func openStore(_ config: GatewayConfig, logger: Logger) throws -> any RecordStore & WebhookStore {
+        if config.storageKind == "postgres", let url = config.postgresURL {
+            return try PostgresRecordStore(url: url, schema: config.postgresSchema, logger: logger)
+        }
+        return try SQLiteRecordStore(path: config.storagePath + "/tollgate.sqlite")
     }
 
     static func upstreamConfiguration(_ config: GatewayConfig) -> HTTPClient.Configuration {
@@ -194,6 +206,16 @@ struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Manageme
     static func isManagement(_ path: String) -> Bool {
         path == "/healthz" || path == "/metrics" || path.hasPrefix("/v1/requests") || path.hasPrefix("/v1/stats")
             || path.hasPrefix("/v1/bodies/") || path.hasPrefix("/v1/webhooks")
+    }
+}
+
+/// Closes the store's connections after everything that writes to it has stopped.
+struct StoreService: Service {
+    let store: any RecordStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        (store as? PostgresRecordStore)?.close()
     }
 }
 

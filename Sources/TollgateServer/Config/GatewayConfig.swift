@@ -5,7 +5,7 @@ import TollgateCore
 /// environment variables. The defaults here are the documented defaults in `conf/tollgate.yaml`.
 ///
 /// Keys: `server.host`, `server.port`, `server.public_url`, `server.max_body_bytes`,
-/// `storage.path`, `storage.queue_capacity`, `storage.batch_size`, `admin.key`,
+/// `storage.path`, `storage.kind`, `storage.postgres.url`, `storage.postgres.schema`, `storage.queue_capacity`, `storage.batch_size`, `admin.key`,
 /// `auth.gateway_keys` (strings, or maps with `key` and `project`), `providers.<name>.base_url`,
 /// `providers.<name>.format`, `routing.default_provider`, `routing.allowed_target_urls`,
 /// `upstream.connect_timeout_seconds`, `upstream.stall_timeout_seconds`,
@@ -29,6 +29,11 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Largest request body accepted (413 above it).
     public var maxBodyBytes = 32 * 1024 * 1024
     public var storagePath = "./tollgate-data"
+    /// `sqlite` (a file under `storage.path`) or `postgres` (`storage.postgres.url`).
+    public var storageKind = "sqlite"
+    public var postgresURL: String?
+    /// The PostgreSQL schema holding Tollgate's tables.
+    public var postgresSchema = "public"
     /// Finished calls waiting to be written; when full, new records are dropped and counted.
     public var queueCapacity = 10_000
     public var batchSize = 500
@@ -90,7 +95,7 @@ public struct GatewayConfig: Sendable, Equatable {
     /// The keys that environment variables may set even when the file does not mention them.
     static let knownKeys = [
         "server.host", "server.port", "server.public_url", "server.max_body_bytes",
-        "storage.path", "storage.queue_capacity", "storage.batch_size", "admin.key",
+        "storage.path", "storage.kind", "storage.postgres.url", "storage.postgres.schema", "storage.queue_capacity", "storage.batch_size", "admin.key",
         "auth.gateway_keys", "routing.default_provider", "routing.allowed_target_urls",
         "upstream.connect_timeout_seconds", "upstream.stall_timeout_seconds",
         "upstream.max_connections_per_host", "bodies.url_ttl_seconds", "bodies.signing_key",
@@ -120,6 +125,14 @@ public struct GatewayConfig: Sendable, Equatable {
         publicURL = v.string("server.public_url").flatMap { $0.isEmpty ? nil : $0 }
         maxBodyBytes = try v.int("server.max_body_bytes", default: maxBodyBytes)
         storagePath = v.string("storage.path", default: storagePath)
+        storageKind = v.string("storage.kind", default: storageKind)
+        postgresURL = v.string("storage.postgres.url").flatMap { $0.isEmpty ? nil : $0 }
+        postgresSchema = v.string("storage.postgres.schema", default: postgresSchema)
+        switch storageKind {
+        case "sqlite": break
+        case "postgres": guard postgresURL != nil else { throw ConfigError("storage.kind is postgres but storage.postgres.url is not set") }
+        default: throw ConfigError("storage.kind must be sqlite or postgres, got '\(storageKind)'")
+        }
         queueCapacity = try v.int("storage.queue_capacity", default: queueCapacity)
         batchSize = try v.int("storage.batch_size", default: batchSize)
         adminKey = v.string("admin.key").flatMap { $0.isEmpty ? nil : $0 }

@@ -77,7 +77,7 @@ public final class SQLiteRecordStore: RecordStore {
         let rows = try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM requests r WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)",
-                arguments: StatementArguments(filter.arguments.map(\.databaseValue))
+                arguments: StatementArguments(filter.arguments)
             )
         }
         var records = rows.prefix(limit).map(Self.record(from:))
@@ -90,24 +90,10 @@ public final class SQLiteRecordStore: RecordStore {
     }
 
     public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
-        var base = RecordQuery()
-        base.project = query.project
-        base.since = query.since
-        base.until = query.until
-        let filter = SQLFilter(base)
-        var arguments = filter.arguments
-        let groupExpression: String
-        switch query.grouping {
-        case .user: groupExpression = "r.user_id"
-        case .model: groupExpression = "r.model"
-        case .property(let name):
-            groupExpression = "(SELECT p.value FROM request_properties p WHERE p.request_id = r.id AND p.name = ?)"
-            arguments.insert(.text(name.lowercased()), at: 0)
-        }
-        let sql = "SELECT \(groupExpression) AS grp, latency_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd, model FROM requests r WHERE \(filter.sql)"
+        let (sql, arguments) = StatsAggregator.query(query)
         let bound = arguments
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound.map(\.databaseValue)))
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound))
         }
         return StatsAggregator.aggregate(rows.map { row in
             StatsAggregator.Sample(
@@ -122,10 +108,7 @@ public final class SQLiteRecordStore: RecordStore {
         let now = StoredTime.micros(Date())
         try await pool.write { db in
             for score in scores {
-                try db.execute(sql: """
-                    INSERT INTO request_scores (request_id, name, value, is_bool, updated_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (request_id, name) DO UPDATE SET value = excluded.value, is_bool = excluded.is_bool, updated_at = excluded.updated_at
-                    """, arguments: [requestID.uuidString.lowercased(), score.name, score.value, score.isBool, now])
+                try db.execute(sql: StoreSQL.upsertScore, arguments: [requestID.uuidString.lowercased(), score.name, score.value, score.isBool, now])
             }
         }
     }
@@ -177,18 +160,28 @@ public final class SQLiteRecordStore: RecordStore {
     }
 }
 
-/// A portable SQL value for filters, so both stores can bind the same arguments.
+/// A portable SQL value, so both stores bind the same arguments to the same statements.
 enum SQLArgument: Sendable {
-    case text(String)
-    case integer(Int64)
-    case real(Double)
+    case text(String?)
+    case integer(Int64?)
+    case real(Double?)
+    case bool(Bool?)
+    case bytes([UInt8]?)
 
     var databaseValue: DatabaseValue {
         switch self {
-        case .text(let s): s.databaseValue
-        case .integer(let i): i.databaseValue
-        case .real(let d): d.databaseValue
+        case .text(let v): v.databaseValue
+        case .integer(let v): v.databaseValue
+        case .real(let v): v.databaseValue
+        case .bool(let v): v.databaseValue
+        case .bytes(let v): v.map { Data($0) }.databaseValue
         }
+    }
+}
+
+extension StatementArguments {
+    init(_ arguments: [SQLArgument]) {
+        self.init(arguments.map(\.databaseValue))
     }
 }
 

@@ -11,6 +11,25 @@ enum StatsAggregator {
         var hasUsage: Bool
     }
 
+    /// The per-call sample query for a stats request: group value, latency, tokens, cost.
+    static func query(_ query: StatsQuery) -> (sql: String, arguments: [SQLArgument]) {
+        var base = RecordQuery()
+        base.project = query.project
+        base.since = query.since
+        base.until = query.until
+        let filter = SQLFilter(base)
+        var arguments = filter.arguments
+        let groupExpression: String
+        switch query.grouping {
+        case .user: groupExpression = "r.user_id"
+        case .model: groupExpression = "r.model"
+        case .property(let name):
+            groupExpression = "(SELECT p.value FROM request_properties p WHERE p.request_id = r.id AND p.name = ?)"
+            arguments.insert(.text(name.lowercased()), at: 0)
+        }
+        return ("SELECT \(groupExpression) AS grp, latency_ms, prompt_tokens, completion_tokens, total_tokens, cost_usd FROM requests r WHERE \(filter.sql)", arguments)
+    }
+
     static func aggregate(_ samples: [Sample]) -> [StatsRow] {
         var groups: [String?: [Sample]] = [:]
         for sample in samples { groups[sample.group, default: []].append(sample) }

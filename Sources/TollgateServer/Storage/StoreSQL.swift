@@ -13,6 +13,11 @@ enum StoreSQL {
 
     static let insertBodies = "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 
+    static let upsertScore = """
+        INSERT INTO request_scores (request_id, name, value, is_bool, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (request_id, name) DO UPDATE SET value = excluded.value, is_bool = excluded.is_bool, updated_at = excluded.updated_at
+        """
+
     /// When the next pending delivery becomes claimable: its retry time, or its lease's end if later.
     static let nextDue = """
         SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
@@ -23,4 +28,88 @@ enum StoreSQL {
         INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at)
         VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING
         """
+
+    static let insertWebhook = """
+        INSERT INTO webhooks (project, destination, sample_rate, include_data, property_filters, hmac_key,
+            previous_key, previous_key_expires_at, enabled, disabled_reason, failing_since, created_at, updated_at, id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    static let updateWebhook = """
+        UPDATE webhooks SET project = ?, destination = ?, sample_rate = ?, include_data = ?, property_filters = ?,
+            hmac_key = ?, previous_key = ?, previous_key_expires_at = ?, enabled = ?, disabled_reason = ?,
+            failing_since = ?, created_at = ?, updated_at = ? WHERE id = ?
+        """
+
+    /// The arguments of ``insertWebhook`` and ``updateWebhook``, the id last.
+    static func webhookArguments(_ w: Webhook) -> [SQLArgument] {
+        [
+            .text(w.project), .text(w.destination), .real(w.sampleRate), .bool(w.includeData),
+            .text(PropertyCoding.encode(w.propertyFilters)), .text(w.hmacKey), .text(w.previousKey),
+            .integer(w.previousKeyExpiresAt.map(StoredTime.micros)), .bool(w.enabled), .text(w.disabledReason),
+            .integer(w.failingSince.map(StoredTime.micros)), .integer(StoredTime.micros(w.createdAt)),
+            .integer(StoredTime.micros(w.updatedAt)), .text(w.id.uuidString.lowercased()),
+        ]
+    }
+
+    static let deleteAttemptsOfWebhook = "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?)"
+    static let deleteDeliveriesOfWebhook = "DELETE FROM deliveries WHERE webhook_id = ?"
+
+    static let enqueueDelivery = """
+        INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        """
+
+    static func enqueueArguments(_ d: Delivery) -> [SQLArgument] {
+        [.text(d.id.uuidString.lowercased()), .text(d.webhookID.uuidString.lowercased()), .text(d.requestID?.uuidString.lowercased()),
+         .text(d.status.rawValue), .integer(Int64(d.attempts)), .integer(d.nextAttemptAt.map(StoredTime.micros)),
+         .integer(StoredTime.micros(d.createdAt))]
+    }
+
+    /// Leases due deliveries; `lock` is PostgreSQL's `FOR UPDATE SKIP LOCKED` (SQLite has one writer).
+    static func claimDue(lock: String) -> String {
+        """
+        UPDATE deliveries SET lease_until = ?
+        WHERE id IN (
+            SELECT id FROM deliveries
+            WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+            ORDER BY next_attempt_at LIMIT ? \(lock)
+        )
+        RETURNING *
+        """
+    }
+
+    static let insertAttempt = """
+        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, response_head, error)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+        """
+
+    static let finishAttempt = """
+        UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?, last_status_code = ?
+        WHERE id = ?
+        """
+
+    static let clearFailing = "UPDATE webhooks SET failing_since = NULL WHERE id = ?"
+    static let startFailing = "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL"
+    static let disableWebhook = "UPDATE webhooks SET enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?"
+    static let releaseLease = "UPDATE deliveries SET lease_until = NULL WHERE id = ?"
+    static let resendOne = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ? RETURNING id"
+    static let resendSince = """
+        UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL
+        WHERE webhook_id = ? AND created_at >= ? RETURNING id
+        """
+    static let deliveriesOfWebhook = "SELECT * FROM deliveries WHERE webhook_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?"
+    static let attemptsOfDelivery = "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY number"
+    static let pendingSummary = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending'"
+
+    /// The arguments that record one attempt's outcome, in ``insertAttempt`` then ``finishAttempt`` order.
+    static func attemptArguments(_ delivery: Delivery, _ result: AttemptResult) -> (insert: [SQLArgument], finish: [SQLArgument]) {
+        let a = result.attempt
+        return (
+            [.text(a.deliveryID.uuidString.lowercased()), .integer(Int64(a.number)), .integer(StoredTime.micros(a.startedAt)),
+             .real(a.durationMs), .integer(a.statusCode.map(Int64.init)), .text(a.responseHead), .text(a.error)],
+            [.text(result.status.rawValue), .integer(Int64(a.number)), .integer(result.nextAttemptAt.map(StoredTime.micros)),
+             .text(a.error), .integer(a.statusCode.map(Int64.init)), .text(delivery.id.uuidString.lowercased())]
+        )
+    }
 }

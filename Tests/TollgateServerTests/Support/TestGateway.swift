@@ -37,6 +37,12 @@ final class TestGateway: Sendable {
         config.storagePath = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
         config.pricingPath = repositoryRoot + "/conf/pricing.yaml"
         config.adminKey = "test-admin-key"
+        if let url = ProcessInfo.processInfo.environment["TOLLGATE_TEST_POSTGRES_URL"] {
+            // The same suite on PostgreSQL: one schema per gateway storage, so tests stay independent.
+            config.storageKind = "postgres"
+            config.postgresURL = url
+            config.postgresSchema = "t_" + String(URL(fileURLWithPath: config.storagePath).lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber }.suffix(40))
+        }
         if let provider {
             config.providers = config.providers.map { route in
                 var route = route

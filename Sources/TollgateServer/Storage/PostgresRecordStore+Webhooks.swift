@@ -1,0 +1,128 @@
+import Foundation
+import PostgresNIO
+import TollgateCore
+
+extension PostgresRecordStore: WebhookStore {
+    static func key(_ id: UUID) -> SQLArgument { .text(id.uuidString.lowercased()) }
+
+    public func createWebhook(_ w: Webhook) async throws {
+        try await run(StoreSQL.insertWebhook, StoreSQL.webhookArguments(w))
+    }
+
+    public func updateWebhook(_ w: Webhook) async throws {
+        try await run(StoreSQL.updateWebhook, StoreSQL.webhookArguments(w))
+    }
+
+    public func deleteWebhook(id: UUID) async throws -> Bool {
+        let logger = self.logger
+        return try await transaction { connection in
+            try await connection.run(StoreSQL.deleteAttemptsOfWebhook, [Self.key(id)], logger: logger)
+            try await connection.run(StoreSQL.deleteDeliveriesOfWebhook, [Self.key(id)], logger: logger)
+            return !(try await connection.run("DELETE FROM webhooks WHERE id = ? RETURNING id", [Self.key(id)], logger: logger)).isEmpty
+        }
+    }
+
+    public func webhook(id: UUID) async throws -> Webhook? {
+        try await run("SELECT * FROM webhooks WHERE id = ?", [Self.key(id)]).first.map(Self.webhook(from:))
+    }
+
+    public func webhooks(project: String?) async throws -> [Webhook] {
+        if let project {
+            return try await run("SELECT * FROM webhooks WHERE project = ? ORDER BY created_at", [.text(project)]).map(Self.webhook(from:))
+        }
+        return try await run("SELECT * FROM webhooks ORDER BY created_at").map(Self.webhook(from:))
+    }
+
+    static func webhook(from row: PostgresRandomAccessRow) throws -> Webhook {
+        Webhook(
+            id: UUID(uuidString: try row.value("id"))!, project: try row.value("project"), destination: try row.value("destination"),
+            sampleRate: try row.value("sample_rate"), includeData: try row.value("include_data"),
+            propertyFilters: PropertyCoding.decode(try row.value("property_filters")), hmacKey: try row.value("hmac_key"),
+            previousKey: try row.value("previous_key"), previousKeyExpiresAt: StoredTime.date(try row.value("previous_key_expires_at")),
+            enabled: try row.value("enabled"), disabledReason: try row.value("disabled_reason"),
+            failingSince: StoredTime.date(try row.value("failing_since")),
+            createdAt: StoredTime.date(try row.value("created_at", as: Int64.self))!, updatedAt: StoredTime.date(try row.value("updated_at", as: Int64.self))!
+        )
+    }
+
+    public func enqueue(_ deliveries: [Delivery]) async throws {
+        for d in deliveries { try await run(StoreSQL.enqueueDelivery, StoreSQL.enqueueArguments(d)) }
+    }
+
+    public func claimDueDeliveries(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedDelivery] {
+        try await run(StoreSQL.claimDue(lock: "FOR UPDATE SKIP LOCKED"), [
+            .integer(StoredTime.micros(leaseUntil)), .integer(StoredTime.micros(now)), .integer(StoredTime.micros(now)), .integer(Int64(limit)),
+        ]).map { ClaimedDelivery(delivery: try Self.delivery(from: $0), leaseUntil: leaseUntil) }
+    }
+
+    public func complete(_ delivery: Delivery, result: AttemptResult) async throws {
+        let (insert, finish) = StoreSQL.attemptArguments(delivery, result)
+        let webhookID = Self.key(delivery.webhookID)
+        let logger = self.logger
+        try await transaction { connection in
+            try await connection.run(StoreSQL.insertAttempt, insert, logger: logger)
+            try await connection.run(StoreSQL.finishAttempt, finish, logger: logger)
+            if result.webhookSucceeded {
+                try await connection.run(StoreSQL.clearFailing, [webhookID], logger: logger)
+            } else {
+                try await connection.run(StoreSQL.startFailing, [.integer(StoredTime.micros(result.attempt.startedAt)), webhookID], logger: logger)
+            }
+            if let reason = result.disableReason {
+                try await connection.run(StoreSQL.disableWebhook, [.bool(false), .text(reason), .integer(StoredTime.micros(Date())), webhookID], logger: logger)
+            }
+        }
+    }
+
+    public func releaseLeases(_ ids: [UUID]) async throws {
+        for id in ids { try await run(StoreSQL.releaseLease, [Self.key(id)]) }
+    }
+
+    public func delivery(id: UUID) async throws -> Delivery? {
+        try await run("SELECT * FROM deliveries WHERE id = ?", [Self.key(id)]).first.map(Self.delivery(from:))
+    }
+
+    public func deliveries(webhookID: UUID, limit: Int, before: Date?) async throws -> [Delivery] {
+        try await run(StoreSQL.deliveriesOfWebhook, [Self.key(webhookID), .integer(before.map(StoredTime.micros) ?? Int64.max), .integer(Int64(limit))])
+            .map(Self.delivery(from:))
+    }
+
+    public func attempts(deliveryID: UUID) async throws -> [DeliveryAttempt] {
+        try await run(StoreSQL.attemptsOfDelivery, [Self.key(deliveryID)]).map { row in
+            DeliveryAttempt(
+                deliveryID: deliveryID, number: try row.value("number"), startedAt: StoredTime.date(try row.value("started_at", as: Int64.self))!,
+                durationMs: try row.value("duration_ms"), statusCode: try row.value("status_code"),
+                responseHead: try row.value("response_head"), error: try row.value("error")
+            )
+        }
+    }
+
+    public func resend(deliveryIDs: [UUID]) async throws -> Int {
+        let now = StoredTime.micros(Date())
+        var count = 0
+        for id in deliveryIDs { count += try await run(StoreSQL.resendOne, [.integer(now), Self.key(id)]).count }
+        return count
+    }
+
+    public func resend(webhookID: UUID, since: Date) async throws -> Int {
+        try await run(StoreSQL.resendSince, [.integer(StoredTime.micros(Date())), Self.key(webhookID), .integer(StoredTime.micros(since))]).count
+    }
+
+    public func pendingSummary() async throws -> (count: Int, oldest: Date?) {
+        guard let row = try await run(StoreSQL.pendingSummary).first else { return (0, nil) }
+        return (try row.value("n"), StoredTime.date(try row.value("oldest")))
+    }
+
+    public func nextDueTime() async throws -> Date? {
+        StoredTime.date(try await run(StoreSQL.nextDue).first?[0].decode(Int64?.self))
+    }
+
+    static func delivery(from row: PostgresRandomAccessRow) throws -> Delivery {
+        Delivery(
+            id: UUID(uuidString: try row.value("id"))!, webhookID: UUID(uuidString: try row.value("webhook_id"))!,
+            requestID: (try row.value("request_id", as: String?.self)).flatMap(UUID.init(uuidString:)),
+            status: DeliveryStatus(rawValue: try row.value("status")) ?? .pending, attempts: try row.value("attempts"),
+            nextAttemptAt: StoredTime.date(try row.value("next_attempt_at")), createdAt: StoredTime.date(try row.value("created_at", as: Int64.self))!,
+            lastError: try row.value("last_error"), lastStatusCode: try row.value("last_status_code")
+        )
+    }
+}

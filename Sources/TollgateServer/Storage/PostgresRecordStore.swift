@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import TollgateCore
+
+/// The scale-out store: PostgreSQL through PostgresNIO, with the same tables and statements as
+/// ``SQLiteRecordStore``. Several gateways may share one database: migrations take an advisory
+/// lock, and delivery claims use `FOR UPDATE SKIP LOCKED` with a lease.
+public final class PostgresRecordStore: Sendable {
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+    let schema: String
+    let logger: Logger
+    let location: String
+    /// One direct connection's settings, to check the database once before the pool (which retries
+    /// for a minute) is used.
+    let probe: PostgresConnection.Configuration
+
+    /// Connects (lazily) to `url` (`postgres://user:password@host:port/database`); every table lives in `schema`.
+    public init(url: String, schema: String, logger: Logger) throws {
+        guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""), let host = parts.host else {
+            throw ConfigError("storage.postgres.url must look like postgres://user:password@host:5432/database, got '\(url)'")
+        }
+        guard schema.range(of: "^[a-z_][a-z0-9_]*$", options: .regularExpression) != nil else {
+            throw ConfigError("storage.postgres.schema must be a lowercase SQL identifier, got '\(schema)'")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: parts.port ?? 5432, username: parts.user?.removingPercentEncoding ?? "postgres",
+            password: parts.password?.removingPercentEncoding, database: String(parts.path.dropFirst()).nilIfEmpty ?? parts.user, tls: .disable
+        )
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        self.probe = PostgresConnection.Configuration(
+            host: host, port: parts.port ?? 5432, username: configuration.username, password: configuration.password,
+            database: configuration.database, tls: .disable
+        )
+        configuration.options.maximumConnections = 16
+        configuration.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.runner = Task { await client.run() }
+        self.schema = schema
+        self.logger = logger
+        self.location = "\(host):\(parts.port ?? 5432)\(parts.path)"
+    }
+
+    /// Stops the connection pool.
+    public func close() {
+        runner.cancel()
+    }
+
+    /// `sql` with its `?` placeholders numbered `$1…` and bound to `values`.
+    static func query(_ sql: String, _ values: [SQLArgument] = []) -> PostgresQuery {
+        var text = ""
+        var n = 0
+        for ch in sql {
+            if ch == "?" {
+                n += 1
+                text += "$\(n)"
+            } else {
+                text.append(ch)
+            }
+        }
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values { value.bind(into: &binds) }
+        return PostgresQuery(unsafeSQL: text, binds: binds)
+    }
+
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLArgument] = []) async throws -> [PostgresRandomAccessRow] {
+        try await client.query(Self.query(sql, values), logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    }
+}
+
+extension SQLArgument {
+    func bind(into binds: inout PostgresBindings) {
+        switch self {
+        case .text(let v): binds.append(v)
+        case .integer(let v): binds.append(v)
+        case .real(let v): binds.append(v)
+        case .bool(let v): binds.append(v)
+        case .bytes(let v): binds.append(v.map { ByteBuffer(bytes: $0) })
+        }
+    }
+}
+
+extension PostgresConnection {
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLArgument] = [], logger: Logger) async throws -> [PostgresRandomAccessRow] {
+        try await query(PostgresRecordStore.query(sql, values), logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        try self[column].decode(T.self)
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+extension PostgresRecordStore: RecordStore {
+    public func migrate() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.any(), configuration: probe, id: 0, logger: logger
+            ).get()
+            try? await connection.close()
+            try await run("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        } catch {
+            throw ConfigError("cannot use PostgreSQL at \(location): \(Self.describe(error)); check storage.postgres.url and that the server is running")
+        }
+        let logger = self.logger
+        try await transaction { connection in
+            // One instance migrates at a time; the others wait here, then find nothing to do.
+            try await connection.run("SELECT pg_advisory_xact_lock(727245)", logger: logger)
+            try await connection.run("CREATE TABLE IF NOT EXISTS tollgate_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
+            let applied = Set(try await connection.run("SELECT name FROM tollgate_migrations", logger: logger).map { try $0.value("name", as: String.self) })
+            for migration in StoreSchema.migrations where !applied.contains(migration.name) {
+                for statement in StoreSchema.postgres(migration.sql).split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    try await connection.run(String(statement), logger: logger)
+                }
+                try await connection.run("INSERT INTO tollgate_migrations (name, applied_at) VALUES (?, ?)", [.text(migration.name), .integer(StoredTime.micros(Date()))], logger: logger)
+            }
+        }
+    }
+
+    /// The server's own words for a failure (PSQLError hides them from `description`).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
+        }
+        return "\(error)"
+    }
+
+    public func insert(_ batch: [StoredExchange]) async throws {
+        guard !batch.isEmpty else { return }
+        let logger = self.logger
+        try await transaction { connection in
+            for item in batch {
+                let r = item.record
+                let id = r.id.uuidString.lowercased()
+                try await connection.run(StoreSQL.insertRecord, [
+                    .text(id), .text(r.project), .integer(StoredTime.micros(r.createdAt)), .text(r.method), .text(r.path),
+                    .text(r.provider), .text(r.model), .integer(Int64(r.status)), .bool(r.stream), .text(r.userID),
+                    .text(PropertyCoding.encode(r.properties)), .text(r.sessionID), .text(r.sessionPath), .text(r.sessionName),
+                    .integer(r.usage.map { Int64($0.inputTokens) }), .integer(r.usage.map { Int64($0.outputTokens) }),
+                    .integer(r.usage.map { Int64($0.totalTokens) }), .integer(r.usage.map { Int64($0.cacheReadTokens) }),
+                    .integer(r.usage.map { Int64($0.cacheWriteTokens) }), .integer(r.usage.map { Int64($0.reasoningTokens) }),
+                    .real(r.costUSD), .real(r.latencyMs), .real(r.timeToFirstTokenMs), .integer(Int64(r.requestBytes)),
+                    .integer(Int64(r.responseBytes)), .text(r.error),
+                ], logger: logger)
+                for property in r.properties {
+                    try await connection.run(StoreSQL.insertProperty, [.text(id), .text(property.key), .text(property.value)], logger: logger)
+                }
+                try await connection.run(StoreSQL.insertBodies, [
+                    .text(id), .bytes(item.bodies.request), .bytes(item.bodies.response), .bytes(item.bodies.reconstructedResponse),
+                ], logger: logger)
+                let now = StoredTime.micros(Date())
+                for delivery in item.deliveries {
+                    try await connection.run(StoreSQL.insertDelivery, [
+                        .text(delivery.id.uuidString.lowercased()), .text(delivery.webhookID.uuidString.lowercased()), .text(id), .integer(now), .integer(now),
+                    ], logger: logger)
+                }
+            }
+        }
+    }
+
+    public func record(id: UUID) async throws -> RequestRecord? {
+        try await run("SELECT * FROM requests WHERE id = ?", [.text(id.uuidString.lowercased())]).first.map(Self.record(from:))
+    }
+
+    public func contains(id: UUID) async throws -> Bool {
+        try await run("SELECT EXISTS (SELECT 1 FROM requests WHERE id = ?) AS found", [.text(id.uuidString.lowercased())]).first?.value("found") ?? false
+    }
+
+    public func records(matching query: RecordQuery) async throws -> RecordPage {
+        let filter = SQLFilter(query)
+        let limit = max(1, min(query.limit, 1000))
+        let rows = try await run(
+            "SELECT * FROM requests r WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)",
+            filter.arguments
+        )
+        let records = try rows.prefix(limit).map(Self.record(from:))
+        var next: RecordCursor?
+        if rows.count > limit, let last = records.last {
+            next = RecordCursor(createdAtMicros: StoredTime.micros(last.createdAt), id: last.id.uuidString.lowercased())
+        }
+        return RecordPage(records: records, nextCursor: next)
+    }
+
+    public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
+        let (sql, arguments) = StatsAggregator.query(query)
+        return try StatsAggregator.aggregate(try await run(sql, arguments).map { row in
+            StatsAggregator.Sample(
+                group: try row.value("grp"), latencyMs: try row.value("latency_ms"),
+                promptTokens: try row.value("prompt_tokens", as: Int?.self) ?? 0,
+                completionTokens: try row.value("completion_tokens", as: Int?.self) ?? 0,
+                totalTokens: try row.value("total_tokens", as: Int?.self) ?? 0,
+                costUSD: try row.value("cost_usd"), hasUsage: try row.value("total_tokens", as: Int?.self) != nil
+            )
+        })
+    }
+
+    public func bodies(id: UUID) async throws -> StoredBodies? {
+        try await run("SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?", [.text(id.uuidString.lowercased())]).first.map { row in
+            func bytes(_ column: String) throws -> [UInt8]? { try row.value(column, as: ByteBuffer?.self).map { Array($0.readableBytesView) } }
+            return StoredBodies(request: try bytes("request"), response: try bytes("response"), reconstructedResponse: try bytes("response_reconstructed"))
+        }
+    }
+
+    public func setScores(_ scores: [Score], requestID: UUID) async throws {
+        let logger = self.logger
+        let now = StoredTime.micros(Date())
+        try await transaction { connection in
+            for score in scores {
+                try await connection.run(StoreSQL.upsertScore, [
+                    .text(requestID.uuidString.lowercased()), .text(score.name), .real(score.value), .bool(score.isBool), .integer(now),
+                ], logger: logger)
+            }
+        }
+    }
+
+    public func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]] {
+        guard !requestIDs.isEmpty else { return [:] }
+        let placeholders = Array(repeating: "?", count: requestIDs.count).joined(separator: ", ")
+        var out: [UUID: [Score]] = [:]
+        for row in try await run("SELECT request_id, name, value, is_bool FROM request_scores WHERE request_id IN (\(placeholders)) ORDER BY name", requestIDs.map { .text($0.uuidString.lowercased()) }) {
+            out[UUID(uuidString: try row.value("request_id"))!, default: []].append(Score(name: try row.value("name"), value: try row.value("value"), isBool: try row.value("is_bool")))
+        }
+        return out
+    }
+
+    static func record(from row: PostgresRandomAccessRow) throws -> RequestRecord {
+        let total: Int? = try row.value("total_tokens")
+        var usage: TokenUsage?
+        if total != nil {
+            usage = TokenUsage(
+                inputTokens: try row.value("prompt_tokens", as: Int?.self) ?? 0, outputTokens: try row.value("completion_tokens", as: Int?.self) ?? 0,
+                cacheReadTokens: try row.value("cache_read_tokens", as: Int?.self) ?? 0,
+                cacheWrite5mTokens: try row.value("cache_write_tokens", as: Int?.self) ?? 0,
+                reasoningTokens: try row.value("reasoning_tokens", as: Int?.self) ?? 0
+            )
+        }
+        return RequestRecord(
+            id: UUID(uuidString: try row.value("id"))!, project: try row.value("project"),
+            createdAt: StoredTime.date(try row.value("created_at", as: Int64.self))!, method: try row.value("method"),
+            path: try row.value("path"), provider: try row.value("provider"), model: try row.value("model"),
+            status: try row.value("status"), stream: try row.value("stream"), userID: try row.value("user_id"),
+            properties: PropertyCoding.decode(try row.value("properties")), sessionID: try row.value("session_id"),
+            sessionPath: try row.value("session_path"), sessionName: try row.value("session_name"), usage: usage,
+            costUSD: try row.value("cost_usd"), latencyMs: try row.value("latency_ms"),
+            timeToFirstTokenMs: try row.value("time_to_first_token_ms"), requestBytes: try row.value("request_bytes"),
+            responseBytes: try row.value("response_bytes"), error: try row.value("error")
+        )
+    }
+}
