@@ -87,7 +87,9 @@ public enum Gateway {
             policy: config.webhookRetryScheduleSeconds.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhookRetryScheduleSeconds.map { .milliseconds(Int64($0 * 1000)) }),
             settings: .init(
                 maxConcurrency: config.webhookMaxConcurrency, maxPerDestination: config.webhookMaxPerDestination,
-                timeout: timeout, disableAfter: .seconds(config.webhookDisableAfterHours * 3600)
+                timeout: timeout, disableAfter: .seconds(config.webhookDisableAfterHours * 3600),
+                leaseMargin: .milliseconds(Int64(config.webhookLeaseMarginSeconds * 1000)),
+                registryRefresh: .milliseconds(Int64(config.webhookRegistryRefreshSeconds * 1000))
             ),
             wakeup: wakeup, registry: registry, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )

@@ -61,6 +61,12 @@ public struct GatewayConfig: Sendable, Equatable {
     public var webhookMaxPerDestination = 8
     /// A webhook failing without a success for this long is disabled.
     public var webhookDisableAfterHours = 120.0
+    /// Added to the attempt timeout to make a delivery's lease: how long a claimed delivery of an
+    /// instance that died waits before another instance takes it.
+    public var webhookLeaseMarginSeconds = 60.0
+    /// How often each instance re-reads the webhook list (changes made through another instance
+    /// apply to this one's calls within this time).
+    public var webhookRegistryRefreshSeconds = 5.0
     /// How long the previous key keeps signing after a rotation.
     public var webhookKeyRotationGraceSeconds = 86_400
     /// Delay before each retry, in seconds (each with ±20% jitter); empty means the default
@@ -101,7 +107,8 @@ public struct GatewayConfig: Sendable, Equatable {
         "upstream.max_connections_per_host", "bodies.url_ttl_seconds", "bodies.signing_key",
         "pricing.path", "webhooks.allowed_private_hosts", "admin.project_keys", "webhooks.timeout_seconds",
         "webhooks.max_concurrency", "webhooks.max_per_destination", "webhooks.disable_after_hours",
-        "webhooks.key_rotation_grace_seconds", "webhooks.retry_schedule_seconds",
+        "webhooks.key_rotation_grace_seconds", "webhooks.retry_schedule_seconds", "webhooks.lease_margin_seconds",
+        "webhooks.registry_refresh_seconds",
         "providers.openai.base_url", "providers.openai.format",
         "providers.anthropic.base_url", "providers.anthropic.format",
     ]
@@ -177,6 +184,8 @@ public struct GatewayConfig: Sendable, Equatable {
         webhookMaxConcurrency = try v.int("webhooks.max_concurrency", default: webhookMaxConcurrency)
         webhookMaxPerDestination = try v.int("webhooks.max_per_destination", default: webhookMaxPerDestination)
         webhookDisableAfterHours = try v.double("webhooks.disable_after_hours", default: webhookDisableAfterHours)
+        webhookLeaseMarginSeconds = try v.double("webhooks.lease_margin_seconds", default: webhookLeaseMarginSeconds)
+        webhookRegistryRefreshSeconds = try v.double("webhooks.registry_refresh_seconds", default: webhookRegistryRefreshSeconds)
         webhookKeyRotationGraceSeconds = try v.int("webhooks.key_rotation_grace_seconds", default: webhookKeyRotationGraceSeconds)
         webhookRetryScheduleSeconds = try v.list("webhooks.retry_schedule_seconds").map { raw in
             guard let seconds = Double(raw), seconds >= 0 else { throw ConfigError("webhooks.retry_schedule_seconds must be a list of seconds, got '\(raw)'") }

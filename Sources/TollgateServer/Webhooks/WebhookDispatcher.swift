@@ -14,6 +14,8 @@ struct WebhookDispatcher: Service {
         var maxPerDestination = 8
         var timeout: Duration = .seconds(120)
         var disableAfter: Duration = .seconds(5 * 86_400)
+        var leaseMargin: Duration = .seconds(60)
+        var registryRefresh: Duration = .seconds(5)
         var idlePoll: Duration = .seconds(1)
     }
 
@@ -42,11 +44,12 @@ struct WebhookDispatcher: Service {
         let inFlight = NIOLockedValueBox<[UUID: String]>([:])
         await withTaskGroup(of: Void.self) { group in
             var lastSummary = ContinuousClock.now - .seconds(10)
+            var lastRefresh = ContinuousClock.now
             while !stopping.withLockedValue({ $0 }) {
                 let free = settings.maxConcurrency - inFlight.withLockedValue { $0.count }
                 if free > 0 {
                     let now = Date()
-                    let lease = now.addingTimeInterval(Double(settings.timeout.components.seconds) + 60)
+                    let lease = now.addingTimeInterval(Self.seconds(settings.timeout + settings.leaseMargin))
                     let claimed = (try? await store.claimDueDeliveries(now: now, leaseUntil: lease, limit: free)) ?? []
                     var deferred: [UUID] = []
                     for item in claimed {
@@ -73,17 +76,25 @@ struct WebhookDispatcher: Service {
                     try? await store.releaseLeases(deferred)
                     if claimed.count == free, deferred.isEmpty { continue }
                 }
+                if ContinuousClock.now - lastRefresh > settings.registryRefresh {
+                    lastRefresh = ContinuousClock.now
+                    try? await registry.refresh()
+                }
                 if ContinuousClock.now - lastSummary > .seconds(5) {
                     lastSummary = ContinuousClock.now
                     await publishSummary()
                 }
-                await wakeup.wait(timeout: await untilNextDue())
+                await wakeup.wait(timeout: min(await untilNextDue(), settings.registryRefresh))
             }
             group.cancelAll()
         }
         let unfinished = inFlight.withLockedValue { Array($0.keys) }
         try? await store.releaseLeases(unfinished)
         logger.info("webhook dispatcher stopped", metadata: ["released": "\(unfinished.count)"])
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// How long to sleep: until the earliest scheduled retry, at most `idlePoll`.
@@ -123,7 +134,7 @@ struct WebhookDispatcher: Service {
             result.status = .succeeded
             result.webhookSucceeded = true
         case .retry(let after):
-            result.nextAttemptAt = startedAt.addingTimeInterval(Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18)
+            result.nextAttemptAt = startedAt.addingTimeInterval(Self.seconds(after))
         case .failed:
             result.status = .failed
         case .disableWebhook(let reason):
