@@ -65,6 +65,15 @@ public enum Gateway {
             client: client, queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
             maxBodyBytes: config.maxBodyBytes, logger: logger
         )
+        let retention = RetentionSweeper(
+            store: store,
+            settings: .init(
+                recordsMaxAge: config.retentionRecordsDays > 0 ? config.retentionRecordsDays * 86_400 : nil,
+                deliveryLogsMaxAge: config.retentionDeliveryLogsDays > 0 ? config.retentionDeliveryLogsDays * 86_400 : nil,
+                interval: .milliseconds(Int64(config.retentionIntervalSeconds * 1000))
+            ),
+            logger: logger
+        )
         let router = Router(context: BasicRequestContext.self)
         router.get("/healthz") { _, _ in Envelope.json(.object([("status", .string("ok"))])) }
         router.get("/metrics") { _, _ in
@@ -98,7 +107,7 @@ public enum Gateway {
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [StoreService(store: store), HTTPClientService(client: client), dispatcher, writer],
+            services: [StoreService(store: store), HTTPClientService(client: client), retention, dispatcher, writer],
             onServerRunning: { channel in
                 links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
                 await onServerRunning(channel)

@@ -75,6 +75,12 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Webhooks declared in the file (`webhooks.endpoints`), created or updated at start.
     public var webhookEndpoints: [DeclaredWebhook] = []
 
+    /// Records and bodies older than this many days are deleted in the background; 0 keeps them.
+    public var retentionRecordsDays = 0.0
+    /// Finished deliveries and their attempt logs older than this many days are deleted; 0 keeps them.
+    public var retentionDeliveryLogsDays = 0.0
+    public var retentionIntervalSeconds = 600.0
+
     /// A webhook declared in the config file.
     public struct DeclaredWebhook: Sendable, Equatable {
         public var destination: String
@@ -108,7 +114,8 @@ public struct GatewayConfig: Sendable, Equatable {
         "pricing.path", "webhooks.allowed_private_hosts", "admin.project_keys", "webhooks.timeout_seconds",
         "webhooks.max_concurrency", "webhooks.max_per_destination", "webhooks.disable_after_hours",
         "webhooks.key_rotation_grace_seconds", "webhooks.retry_schedule_seconds", "webhooks.lease_margin_seconds",
-        "webhooks.registry_refresh_seconds",
+        "webhooks.registry_refresh_seconds", "retention.records_days", "retention.delivery_logs_days",
+        "retention.interval_seconds",
         "providers.openai.base_url", "providers.openai.format",
         "providers.anthropic.base_url", "providers.anthropic.format",
     ]
@@ -184,6 +191,12 @@ public struct GatewayConfig: Sendable, Equatable {
         webhookMaxConcurrency = try v.int("webhooks.max_concurrency", default: webhookMaxConcurrency)
         webhookMaxPerDestination = try v.int("webhooks.max_per_destination", default: webhookMaxPerDestination)
         webhookDisableAfterHours = try v.double("webhooks.disable_after_hours", default: webhookDisableAfterHours)
+        retentionRecordsDays = try v.double("retention.records_days", default: retentionRecordsDays)
+        retentionDeliveryLogsDays = try v.double("retention.delivery_logs_days", default: retentionDeliveryLogsDays)
+        retentionIntervalSeconds = try v.double("retention.interval_seconds", default: retentionIntervalSeconds)
+        guard retentionRecordsDays >= 0, retentionDeliveryLogsDays >= 0, retentionIntervalSeconds > 0 else {
+            throw ConfigError("retention.records_days and delivery_logs_days must be 0 or more, interval_seconds positive")
+        }
         webhookLeaseMarginSeconds = try v.double("webhooks.lease_margin_seconds", default: webhookLeaseMarginSeconds)
         webhookRegistryRefreshSeconds = try v.double("webhooks.registry_refresh_seconds", default: webhookRegistryRefreshSeconds)
         webhookKeyRotationGraceSeconds = try v.int("webhooks.key_rotation_grace_seconds", default: webhookKeyRotationGraceSeconds)

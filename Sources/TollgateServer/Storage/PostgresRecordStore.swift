@@ -238,6 +238,29 @@ extension PostgresRecordStore: RecordStore {
         return out
     }
 
+    public func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int {
+        let logger = self.logger
+        return try await transaction { connection in
+            let ids = try await connection.run(StoreSQL.oldRecords, [.integer(StoredTime.micros(cutoff)), .integer(Int64(limit))], logger: logger)
+                .map { SQLArgument.text(try $0.value("id", as: String.self)) }
+            guard !ids.isEmpty else { return 0 }
+            try await connection.run(StoreSQL.deleteIn("requests", "id", count: ids.count), ids, logger: logger)
+            return ids.count
+        }
+    }
+
+    public func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int {
+        let logger = self.logger
+        return try await transaction { connection in
+            let ids = try await connection.run(StoreSQL.oldDeliveries, [.integer(StoredTime.micros(cutoff)), .integer(Int64(limit))], logger: logger)
+                .map { SQLArgument.text(try $0.value("id", as: String.self)) }
+            guard !ids.isEmpty else { return 0 }
+            try await connection.run(StoreSQL.deleteIn("delivery_attempts", "delivery_id", count: ids.count), ids, logger: logger)
+            try await connection.run(StoreSQL.deleteIn("deliveries", "id", count: ids.count), ids, logger: logger)
+            return ids.count
+        }
+    }
+
     static func record(from row: PostgresRandomAccessRow) throws -> RequestRecord {
         let total: Int? = try row.value("total_tokens")
         var usage: TokenUsage?

@@ -125,4 +125,9 @@ public protocol RecordStore: Sendable {
     func setScores(_ scores: [Score], requestID: UUID) async throws
     /// The scores of each of these calls, by name.
     func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]]
+    /// Deletes up to `limit` of the oldest records created before `cutoff`, with their bodies,
+    /// properties and scores; returns how many.
+    func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int
+    /// Deletes up to `limit` finished deliveries (and their attempt logs) created before `cutoff`.
+    func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int
 }

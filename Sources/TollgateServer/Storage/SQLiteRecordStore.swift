@@ -126,6 +126,25 @@ public final class SQLiteRecordStore: RecordStore {
         }
     }
 
+    public func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int {
+        try await pool.write { db in
+            let ids = try String.fetchAll(db, sql: StoreSQL.oldRecords, arguments: [StoredTime.micros(cutoff), limit])
+            guard !ids.isEmpty else { return 0 }
+            try db.execute(sql: StoreSQL.deleteIn("requests", "id", count: ids.count), arguments: StatementArguments(ids))
+            return ids.count
+        }
+    }
+
+    public func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int {
+        try await pool.write { db in
+            let ids = try String.fetchAll(db, sql: StoreSQL.oldDeliveries, arguments: [StoredTime.micros(cutoff), limit])
+            guard !ids.isEmpty else { return 0 }
+            try db.execute(sql: StoreSQL.deleteIn("delivery_attempts", "delivery_id", count: ids.count), arguments: StatementArguments(ids))
+            try db.execute(sql: StoreSQL.deleteIn("deliveries", "id", count: ids.count), arguments: StatementArguments(ids))
+            return ids.count
+        }
+    }
+
     public func bodies(id: UUID) async throws -> StoredBodies? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?", arguments: [id.uuidString.lowercased()]).map { row in

@@ -112,4 +112,14 @@ enum StoreSQL {
              .text(a.error), .integer(a.statusCode.map(Int64.init)), .text(delivery.id.uuidString.lowercased())]
         )
     }
+
+    /// Retention: the oldest records before a time (their properties, bodies and scores go with
+    /// them by `ON DELETE CASCADE`).
+    static let oldRecords = "SELECT id FROM requests WHERE created_at < ? ORDER BY created_at LIMIT ?"
+    static let oldDeliveries = "SELECT id FROM deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?"
+
+    /// `DELETE FROM table WHERE column IN (?, ?, …)` for `count` ids.
+    static func deleteIn(_ table: String, _ column: String, count: Int) -> String {
+        "DELETE FROM \(table) WHERE \(column) IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
+    }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Deletes records (with their bodies) and finished delivery logs older than their configured
+/// age, in small batches with pauses, so recording never waits behind a long delete.
+struct RetentionSweeper: Service {
+    struct Settings: Sendable {
+        /// Records and bodies older than this are deleted; nil keeps them.
+        var recordsMaxAge: TimeInterval?
+        /// Finished deliveries and their attempts older than this are deleted; nil keeps them.
+        var deliveryLogsMaxAge: TimeInterval?
+        var interval: Duration = .seconds(600)
+        var batchSize = 1000
+        var pause: Duration = .milliseconds(50)
+    }
+
+    let store: any RecordStore
+    let settings: Settings
+    let logger: Logger
+
+    func run() async throws {
+        guard settings.recordsMaxAge != nil || settings.deliveryLogsMaxAge != nil else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully {
+            await sweep()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.interval) }
+        }
+    }
+
+    /// One pass: batch after batch until nothing old is left.
+    func sweep() async {
+        if let age = settings.recordsMaxAge {
+            await drain("records") { try await store.deleteRecords(before: Date().addingTimeInterval(-age), limit: settings.batchSize) }
+        }
+        if let age = settings.deliveryLogsMaxAge {
+            await drain("delivery logs") { try await store.deleteDeliveryLogs(before: Date().addingTimeInterval(-age), limit: settings.batchSize) }
+        }
+    }
+
+    func drain(_ what: String, _ batch: () async throws -> Int) async {
+        var total = 0
+        while !Task.isShuttingDownGracefully {
+            do {
+                let deleted = try await batch()
+                total += deleted
+                if deleted < settings.batchSize { break }
+                try? await Task.sleep(for: settings.pause)
+            } catch {
+                logger.warning("retention: deleting old \(what) failed: \(error)")
+                break
+            }
+        }
+        if total > 0 { logger.info("retention: deleted \(total) old \(what)") }
+    }
+}
