@@ -239,24 +239,23 @@ extension PostgresRecordStore: RecordStore {
     }
 
     public func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int {
-        let logger = self.logger
-        return try await transaction { connection in
-            let ids = try await connection.run(StoreSQL.oldRecords, [.integer(StoredTime.micros(cutoff)), .integer(Int64(limit))], logger: logger)
-                .map { SQLArgument.text(try $0.value("id", as: String.self)) }
-            guard !ids.isEmpty else { return 0 }
-            try await connection.run(StoreSQL.deleteIn("requests", "id", count: ids.count), ids, logger: logger)
-            return ids.count
-        }
+        try await deleteOldest(StoreSQL.oldRecords, before: cutoff, limit: limit, from: StoreSQL.recordTables)
     }
 
     public func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int {
+        try await deleteOldest(StoreSQL.oldDeliveries, before: cutoff, limit: limit, from: StoreSQL.deliveryLogTables)
+    }
+
+    /// Deletes the ids `select` finds from each (table, id column), in one transaction.
+    func deleteOldest(_ select: String, before cutoff: Date, limit: Int, from tables: [(String, String)]) async throws -> Int {
         let logger = self.logger
         return try await transaction { connection in
-            let ids = try await connection.run(StoreSQL.oldDeliveries, [.integer(StoredTime.micros(cutoff)), .integer(Int64(limit))], logger: logger)
+            let ids = try await connection.run(select, [.integer(StoredTime.micros(cutoff)), .integer(Int64(limit))], logger: logger)
                 .map { SQLArgument.text(try $0.value("id", as: String.self)) }
             guard !ids.isEmpty else { return 0 }
-            try await connection.run(StoreSQL.deleteIn("delivery_attempts", "delivery_id", count: ids.count), ids, logger: logger)
-            try await connection.run(StoreSQL.deleteIn("deliveries", "id", count: ids.count), ids, logger: logger)
+            for (table, column) in tables {
+                try await connection.run(StoreSQL.deleteIn(table, column, count: ids.count), ids, logger: logger)
+            }
             return ids.count
         }
     }

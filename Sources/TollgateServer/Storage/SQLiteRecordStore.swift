@@ -127,20 +127,21 @@ public final class SQLiteRecordStore: RecordStore {
     }
 
     public func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int {
-        try await pool.write { db in
-            let ids = try String.fetchAll(db, sql: StoreSQL.oldRecords, arguments: [StoredTime.micros(cutoff), limit])
-            guard !ids.isEmpty else { return 0 }
-            try db.execute(sql: StoreSQL.deleteIn("requests", "id", count: ids.count), arguments: StatementArguments(ids))
-            return ids.count
-        }
+        try await deleteOldest(StoreSQL.oldRecords, before: cutoff, limit: limit, from: StoreSQL.recordTables)
     }
 
     public func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int {
+        try await deleteOldest(StoreSQL.oldDeliveries, before: cutoff, limit: limit, from: StoreSQL.deliveryLogTables)
+    }
+
+    /// Deletes the ids `select` finds from each (table, id column), in one transaction.
+    func deleteOldest(_ select: String, before cutoff: Date, limit: Int, from tables: [(String, String)]) async throws -> Int {
         try await pool.write { db in
-            let ids = try String.fetchAll(db, sql: StoreSQL.oldDeliveries, arguments: [StoredTime.micros(cutoff), limit])
+            let ids = try String.fetchAll(db, sql: select, arguments: [StoredTime.micros(cutoff), limit])
             guard !ids.isEmpty else { return 0 }
-            try db.execute(sql: StoreSQL.deleteIn("delivery_attempts", "delivery_id", count: ids.count), arguments: StatementArguments(ids))
-            try db.execute(sql: StoreSQL.deleteIn("deliveries", "id", count: ids.count), arguments: StatementArguments(ids))
+            for (table, column) in tables {
+                try db.execute(sql: StoreSQL.deleteIn(table, column, count: ids.count), arguments: StatementArguments(ids))
+            }
             return ids.count
         }
     }

@@ -118,6 +118,10 @@ enum StoreSQL {
     static let oldRecords = "SELECT id FROM requests WHERE created_at < ? ORDER BY created_at LIMIT ?"
     static let oldDeliveries = "SELECT id FROM deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?"
 
+    /// What goes with an old record (the rest cascades) and with an old finished delivery.
+    static let recordTables = [("requests", "id")]
+    static let deliveryLogTables = [("delivery_attempts", "delivery_id"), ("deliveries", "id")]
+
     /// `DELETE FROM table WHERE column IN (?, ?, …)` for `count` ids.
     static func deleteIn(_ table: String, _ column: String, count: Int) -> String {
         "DELETE FROM \(table) WHERE \(column) IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
