@@ -102,6 +102,18 @@ class Proc:
                 pass
         return total
 
+    def cpu_seconds(self):
+        """User + system CPU time of this process and its descendants so far."""
+        ticks = 0
+        for pid in self.tree():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         if self.p.poll() is None:
             try:
@@ -217,7 +229,7 @@ class Tollgate:
     default) and one webhook matching every call, created through the API."""
     count = 0
 
-    def __init__(self, scratch, upstream, sink):
+    def __init__(self, scratch, upstream, sink, webhook=True):
         Tollgate.count += 1
         d = os.path.join(scratch, f"tollgate-{Tollgate.count}")
         os.makedirs(d, exist_ok=True)
@@ -252,6 +264,8 @@ webhooks:
                             json.dumps({"destination": f"http://127.0.0.1:{sink.port}/hook"}), auth)
         self.webhook = json.loads(body)["data"]
         http("POST", f"http://127.0.0.1:{sink.port}/control/key", self.webhook["hmac_key"])
+        if not webhook:  # a diagnostic instance: the same, less the webhook
+            http("DELETE", f"{self.base}/v1/webhooks/{self.webhook['id']}", headers=auth)
 
     def recorded(self):
         _, body = http("GET", f"{self.base}/v1/stats?group_by=model", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
@@ -481,23 +495,26 @@ def main():
         }
         tollgate_path = "/openai/v1/chat/completions"
 
+        servers = {"direct": fake, "nginx": nginx, "litellm": lite}
+        hwm = {}
+
         def target(name):
             """(port, path, Tollgate or None); every Tollgate scenario gets a fresh instance."""
-            if name != "tollgate":
+            if not name.startswith("tollgate"):
                 return fixed_targets[name] + (None,)
-            tg = Tollgate(scratch, fake.port, sink)
+            tg = Tollgate(scratch, fake.port, sink, webhook=name != "tollgate-no-webhook")
             procs.append(tg.proc)
             return tg.port, tollgate_path, tg
 
-        def retire(tg):
-            note_peak("tollgate", tg.proc)
+        def retire(tg, scenario):
+            hwm[scenario] = tg.proc.status_kb("VmHWM")
             tg.proc.stop()
             procs.remove(tg.proc)
             http("POST", f"http://127.0.0.1:{sink.port}/control/reset")
 
         # --- saturation
         sat = {}
-        for name in ["direct", "nginx", "litellm", "tollgate"]:
+        for name in ["direct", "nginx", "litellm", "tollgate", "tollgate-no-webhook"]:
             port, path, tg = target(name)
             url = f"http://127.0.0.1:{port}{path}"
             warm = wrk(url, cfg["warm_s"], scratch)
@@ -506,11 +523,10 @@ def main():
             sat[name] = r
             log(f"saturation {name}: {r['rps']:.0f} req/s p50 {r['p50']} ms p99 {r['p99']} ms non2xx {r['non2xx']} {r['socket_errors']}")
             if tg:
-                note_peak("tollgate", tg.proc)
                 r["tollgate_recorded"] = tg.recorded_settled(r["answered_incl_warmup"])
                 r["tollgate_dropped"] = tg.metric("tollgate_records_dropped_total")
                 r["webhook_delivered_during"] = sink_stats()["valid"]
-                retire(tg)
+                retire(tg, "saturation" if name == "tollgate" else name)
         note_peak("direct", fake); note_peak("nginx", nginx); note_peak("litellm", lite)
         R["saturation"] = {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in sat.items()}
 
@@ -522,12 +538,15 @@ def main():
         fixed = {}
         for name in ["direct", "nginx", "litellm", "tollgate"]:
             port, path, tg = target(name)
+            server = tg.proc if tg else servers[name]
+            cpu0 = server.cpu_seconds()
             r = h2load(f"http://127.0.0.1:{port}{path}", lite_rate if name == "litellm" else rate, cfg["fixed_s"], scratch, name)
+            r["cpu_us_per_request"] = (server.cpu_seconds() - cpu0) / max(1, r["ok"]) * 1e6
             r.pop("ends", None)
             fixed[name] = r
             log(f"fixed {name} @ {r['rate']}/s: achieved {r.get('achieved', 0):.0f}/s p50 {r['p50']} ms p99 {r['p99']} ms ok {r['ok']}/{r['sent']}")
             if tg:
-                retire(tg)
+                retire(tg, "fixed")
         if lite_rate != rate:
             r = h2load(f"http://127.0.0.1:{fake.port}{chat}", lite_rate, cfg["fixed_s"], scratch, "direct-lite")
             r.pop("ends", None)
@@ -543,7 +562,7 @@ def main():
             st[name] = streams(port, path, cfg["streams"])
             log(f"stream {name}: ttfb p50 {st[name]['ttfb_p50']:.2f} ms total p50 {st[name]['total_p50']:.2f} ms ok {st[name]['ok']} errors {st[name]['errors']}")
             if tg:
-                retire(tg)
+                retire(tg, "streaming")
         R["streaming"] = st
 
         # --- webhooks at a fixed rate through Tollgate
@@ -573,7 +592,7 @@ def main():
               "call_p50": r["p50"], "call_p99": r["p99"]}
         R["webhooks"] = wh
         log(f"webhooks: {wh}")
-        retire(tg)
+        retire(tg, "webhooks")
 
         # --- soak: Tollgate's RSS under a steady load
         _, _, tg = target("tollgate")
@@ -594,10 +613,12 @@ def main():
         R["soak"] = {"rate": soak_rate, "seconds": cfg["soak_s"], "rss_kb": samples, "calls_ok": soak.get("ok"),
                      "recorded": tg.recorded(), "delivered": sink_stats()["unique"], "p50": soak.get("p50"), "p99": soak.get("p99")}
         log(f"soak: RSS samples (s, KB) {samples}")
-        retire(tg)
+        retire(tg, "soak")
 
         note_peak("direct", fake); note_peak("nginx", nginx); note_peak("litellm", lite)
+        peak["tollgate"] = hwm["saturation"]
         R["peak_rss_kb"] = peak
+        R["tollgate_hwm_kb_by_scenario"] = hwm
     finally:
         for p in reversed(procs):
             p.stop()
@@ -658,6 +679,10 @@ def render(R):
     tl = sat["tollgate"]["rps"] / sat["litellm"]["rps"] if sat["litellm"]["rps"] else None
     row("Tollgate saturation: answered / recorded / dropped", ["", "", f"{sat['tollgate']['answered_incl_warmup']:,} / {sat['tollgate'].get('tollgate_recorded', 0):,} / {sat['tollgate'].get('tollgate_dropped', 0):,.0f}", ""],
         "incl. warm-up; dropped = tollgate_records_dropped_total")
+    nw = sat.get("tollgate-no-webhook")
+    if nw:
+        row("Tollgate without the webhook (diagnostic)", ["", "", f"{f0(nw['rps'])}{ratio(nw['rps'], sat['nginx']['rps'])}, p50 {f2(nw['p50'])} ms", ""],
+            "same, webhook deleted: what deliveries cost")
     row("Tollgate ÷ LiteLLM saturation", ["", "", f"{tl:.1f}×" if tl else "—", "1×"])
 
     def fixed_base(n):
@@ -673,6 +698,8 @@ def render(R):
     row("fixed rate added p50 / p99 ms", ["0 / 0" if n == "direct" else f"{f2(added(n, 'p50'))} / {f2(added(n, 'p99'))}"
                                           for n in order], "vs direct at the same rate")
     row("fixed rate p50 ÷ direct", [f"{fx[n]['p50'] / fixed_base(n)['p50']:.2f}×" if fx[n]["p50"] and fixed_base(n)["p50"] else "—" for n in order])
+    row("fixed rate server CPU µs / request", [f0(fx[n].get("cpu_us_per_request")) + ratio(fx[n].get("cpu_us_per_request"), fx["nginx"].get("cpu_us_per_request")) for n in order],
+        "× = of nginx; the server's own processes only")
     row("stream TTFB p50 / p99 ms", [f"{f2(st[n]['ttfb_p50'])} / {f2(st[n]['ttfb_p99'])}" for n in order],
         f"{STREAM_CHUNKS} chunks, first after {STREAM_TTFC_MS} ms, {STREAM_GAP_MS} ms apart")
     row("stream TTFB added p50 ms", ["0" if n == "direct" else f2(st[n]["ttfb_p50"] - st["direct"]["ttfb_p50"]) for n in order])
@@ -686,7 +713,7 @@ def render(R):
         "response end → sink arrival")
     row("webhook sent / recorded / delivered", ["—", "—", f"{wh['sent']:,} / {wh['recorded']:,} / {wh['delivered']:,}", "—"],
         f"bad signatures {wh['bad_signature']}, duplicates {wh['duplicates']}")
-    row("peak RSS MB (VmHWM)", [f"{pk.get(n, 0) / 1024:.0f}" + ratio(pk.get(n), pk.get("nginx")) for n in order],
+    row("peak RSS MB (VmHWM) under saturation", [f"{pk.get(n, 0) / 1024:.0f}" + ratio(pk.get(n), pk.get("nginx")) for n in order],
         "× = of nginx; nginx and LiteLLM: all processes")
     soak = R["soak"]["rss_kb"]
     if soak:
