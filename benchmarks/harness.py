@@ -643,8 +643,12 @@ def machine():
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "Sources", "Package.swift"],
                            capture_output=True, text=True).stdout.strip()
+    commit += " (+ uncommitted Sources changes)" if dirty else ""
+    if os.environ.get("TOLLGATE_BIN"):  # measured a binary built elsewhere: say so, with its build time
+        built = datetime.fromtimestamp(os.path.getmtime(TOLLGATE_BIN), timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        commit = f"HEAD {commit}, Tollgate binary {TOLLGATE_BIN} built {built}"
     return {"nproc": os.cpu_count(), "cpu": cpu, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": commit + (" (+ uncommitted Sources changes)" if dirty else ""),
+            "commit": commit,
             "load_before": open("/proc/loadavg").read().split()[:3]}
 
 
