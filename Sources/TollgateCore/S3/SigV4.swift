@@ -90,7 +90,7 @@ public struct SigV4: Sendable {
     }
 
     /// Each path segment percent-encoded once (S3 does not double-encode), slashes kept.
-    static func canonicalURI(_ path: String) -> String {
+    public static func canonicalURI(_ path: String) -> String {
         let absolute = path.hasPrefix("/") ? path : "/" + path
         return absolute.split(separator: "/", omittingEmptySubsequences: false).map { uriEncode(String($0)) }.joined(separator: "/")
     }

@@ -2,17 +2,37 @@ import Foundation
 import Synchronization
 import TollgateCore
 
-/// Issues `request_response_url`s: absolute, under `server.public_url` (or the bound address
-/// when none is configured), signed, expiring after `bodies.url_ttl_seconds`.
+/// Where a call's bodies are and how to hand them out: `request_response_url`s expiring after
+/// `bodies.url_ttl_seconds` — presigned S3 URLs for bodies in S3, else the gateway's own signed
+/// URL, absolute under `server.public_url` (or the bound address when none is configured).
 final class BodyLinks: Sendable {
     let signer: BodyURLSigner
     let ttlSeconds: Int
+    let store: any RecordStore
+    let s3: S3BodyStore?
     let base = Mutex<String>("")
 
-    init(signer: BodyURLSigner, ttlSeconds: Int, publicURL: String?) {
+    init(signer: BodyURLSigner, ttlSeconds: Int, publicURL: String?, store: any RecordStore, s3: S3BodyStore?) {
         self.signer = signer
         self.ttlSeconds = ttlSeconds
+        self.store = store
+        self.s3 = s3
         if let publicURL { base.withLock { $0 = Self.trimmed(publicURL) } }
+    }
+
+    /// The bodies of a call, from the database or else from S3.
+    func bodies(for id: UUID) async -> StoredBodies? {
+        if let stored = try? await store.bodies(id: id) { return stored }
+        guard let s3, let document = try? await s3.get(id) else { return nil }
+        return BodyDocument.bodies(from: document)
+    }
+
+    /// The `request_response_url` to hand out now for a call.
+    func link(for id: UUID, now: Date = Date()) async -> String {
+        if let s3, (try? await store.bodies(id: id)) == nil {
+            return s3.presignedURL(for: id, ttl: ttlSeconds, now: now)
+        }
+        return url(for: id, now: now)
     }
 
     /// Called once the server is bound, for configurations without `server.public_url`.
@@ -20,6 +40,7 @@ final class BodyLinks: Sendable {
         base.withLock { if $0.isEmpty { $0 = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" } }
     }
 
+    /// The gateway's own signed URL for a call's bodies.
     func url(for id: UUID, now: Date = Date()) -> String {
         let expires = Int64(now.timeIntervalSince1970) + Int64(ttlSeconds)
         return base.withLock { $0 } + signer.pathAndQuery(requestID: id.uuidString.lowercased(), expires: expires)

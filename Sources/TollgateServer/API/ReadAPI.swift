@@ -73,7 +73,7 @@ struct ReadAPI: Sendable {
         guard let id = UUID(uuidString: rawID) else { return Envelope.failure(.badRequest, "request id must be a UUID") }
         guard let record = try await store.record(id: id), scope.allows(record.project) else { return Envelope.failure(.notFound, "no request \(rawID)") }
         var json = RecordJSON.encode(record, scores: try await store.scores(requestIDs: [id])[id] ?? [])
-        json.set("request_response_url", .string(links.url(for: id)))
+        json.set("request_response_url", .string(await links.link(for: id)))
         return Envelope.data(json)
     }
 
@@ -149,21 +149,7 @@ struct ReadAPI: Sendable {
         guard let bodies = try await store.bodies(id: id) else {
             return GatewayError.response(status: .notFound, type: "not_found", message: "no stored bodies for \(rawID)", id: nil)
         }
-        var fields: [(String, JSONValue)] = [
-            ("request", Self.jsonOrText(bodies.request)),
-            ("response", Self.jsonOrText(bodies.reconstructedResponse ?? bodies.response)),
-        ]
-        if bodies.reconstructedResponse != nil, let raw = bodies.response {
-            fields.append(("response_events", .string(String(decoding: raw, as: UTF8.self))))
-        }
-        return Envelope.json(.object(fields))
-    }
-
-    /// A body as parsed JSON when it is JSON, else as text; null when it was not stored.
-    static func jsonOrText(_ bytes: [UInt8]?) -> JSONValue {
-        guard let bytes else { return .null }
-        if let value = try? JSONParser.parse(bytes) { return value }
-        return .string(String(decoding: bytes, as: UTF8.self))
+        return Envelope.json(BodyDocument.json(bodies))
     }
 }
 

@@ -49,6 +49,24 @@ public enum Gateway {
         let declared = try await declareWebhooks(config.webhookEndpoints, in: store, destinations: destinations)
         try await registry.refresh()
 
+        var s3: S3BodyStore?
+        if config.bodiesKind == "s3", let endpoint = config.s3Endpoint.flatMap(Origin.init), let bucket = config.s3Bucket,
+           let key = config.s3AccessKeyID, let secret = config.s3SecretAccessKey {
+            let bodies = S3BodyStore(.init(
+                endpoint: endpoint, bucket: bucket, region: config.s3Region,
+                credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: config.s3SessionToken),
+                pathStyle: config.s3PathStyle
+            ))
+            do {
+                try await bodies.checkBucket()
+            } catch {
+                await bodies.shutdown()
+                (store as? PostgresRecordStore)?.close()
+                throw error
+            }
+            s3 = bodies
+        }
+
         let metrics = GatewayMetrics()
         let queue = RecordQueue(capacity: config.queueCapacity)
         let requestIDs = RequestIDRegistry()
@@ -56,7 +74,7 @@ public enum Gateway {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration(config))
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
-            requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal() },
+            requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal() }, s3: s3,
             batchSize: config.batchSize, logger: logger
         )
         let proxy = ProxyResponder(
@@ -81,7 +99,7 @@ public enum Gateway {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
-        let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL)
+        let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL, store: store, s3: s3)
         let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
         WebhookAPI(
@@ -107,7 +125,7 @@ public enum Gateway {
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [StoreService(store: store), HTTPClientService(client: client), retention, dispatcher, writer],
+            services: [StoreService(store: store, s3: s3), HTTPClientService(client: client), retention, dispatcher, writer],
             onServerRunning: { channel in
                 links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
                 await onServerRunning(channel)
@@ -223,10 +241,12 @@ struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Manageme
 /// Closes the store's connections after everything that writes to it has stopped.
 struct StoreService: Service {
     let store: any RecordStore
+    let s3: S3BodyStore?
 
     func run() async throws {
         try? await gracefulShutdown()
         (store as? PostgresRecordStore)?.close()
+        await s3?.shutdown()
     }
 }
 

@@ -50,6 +50,15 @@ public struct GatewayConfig: Sendable, Equatable {
     public var stallTimeoutSeconds = 300.0
     public var maxConnectionsPerHost = 512
     public var bodyURLTTLSeconds = 1800
+    /// `database` (beside the records) or `s3` (an S3-compatible bucket, presigned URLs).
+    public var bodiesKind = "database"
+    public var s3Endpoint: String?
+    public var s3Bucket: String?
+    public var s3Region = "us-east-1"
+    public var s3AccessKeyID: String?
+    public var s3SecretAccessKey: String?
+    public var s3SessionToken: String?
+    public var s3PathStyle = true
     public var bodySigningKey: String?
     public var pricingPath = "conf/pricing.yaml"
     public var allowedPrivateHosts: [String] = []
@@ -110,7 +119,8 @@ public struct GatewayConfig: Sendable, Equatable {
         "storage.path", "storage.kind", "storage.postgres.url", "storage.postgres.schema", "storage.queue_capacity", "storage.batch_size", "admin.key",
         "auth.gateway_keys", "routing.default_provider", "routing.allowed_target_urls",
         "upstream.connect_timeout_seconds", "upstream.stall_timeout_seconds",
-        "upstream.max_connections_per_host", "bodies.url_ttl_seconds", "bodies.signing_key",
+        "upstream.max_connections_per_host", "bodies.url_ttl_seconds", "bodies.signing_key", "bodies.kind", "bodies.s3.endpoint", "bodies.s3.bucket",
+        "bodies.s3.region", "bodies.s3.access_key_id", "bodies.s3.secret_access_key", "bodies.s3.session_token", "bodies.s3.path_style",
         "pricing.path", "webhooks.allowed_private_hosts", "admin.project_keys", "webhooks.timeout_seconds",
         "webhooks.max_concurrency", "webhooks.max_per_destination", "webhooks.disable_after_hours",
         "webhooks.key_rotation_grace_seconds", "webhooks.retry_schedule_seconds", "webhooks.lease_margin_seconds",
@@ -122,6 +132,13 @@ public struct GatewayConfig: Sendable, Equatable {
 
     /// Reads the config file at `path` (or only the defaults when nil) and then the environment.
     public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
+        var environment = environment
+        // The usual AWS variables stand in for the S3 settings they name.
+        for (aws, key) in [("AWS_ACCESS_KEY_ID", "bodies.s3.access_key_id"), ("AWS_SECRET_ACCESS_KEY", "bodies.s3.secret_access_key"),
+                           ("AWS_SESSION_TOKEN", "bodies.s3.session_token"), ("AWS_REGION", "bodies.s3.region"), ("AWS_DEFAULT_REGION", "bodies.s3.region")] {
+            let name = ConfigValues.environmentName(for: key)
+            if environment[name] == nil, let value = environment[aws] { environment[name] = value }
+        }
         var values = ConfigValues()
         if let path {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -179,6 +196,25 @@ public struct GatewayConfig: Sendable, Equatable {
         maxConnectionsPerHost = try v.int("upstream.max_connections_per_host", default: maxConnectionsPerHost)
         bodyURLTTLSeconds = try v.int("bodies.url_ttl_seconds", default: bodyURLTTLSeconds)
         bodySigningKey = v.string("bodies.signing_key").flatMap { $0.isEmpty ? nil : $0 }
+        bodiesKind = v.string("bodies.kind", default: bodiesKind)
+        func optional(_ key: String) -> String? { v.string(key).flatMap { $0.isEmpty ? nil : $0 } }
+        s3Endpoint = optional("bodies.s3.endpoint")
+        s3Bucket = optional("bodies.s3.bucket")
+        s3Region = optional("bodies.s3.region") ?? s3Region
+        s3AccessKeyID = optional("bodies.s3.access_key_id")
+        s3SecretAccessKey = optional("bodies.s3.secret_access_key")
+        s3SessionToken = optional("bodies.s3.session_token")
+        s3PathStyle = try v.bool("bodies.s3.path_style", default: s3PathStyle)
+        switch bodiesKind {
+        case "database": break
+        case "s3":
+            guard let endpoint = s3Endpoint, Origin(endpoint) != nil else { throw ConfigError("bodies.kind is s3: bodies.s3.endpoint must be an http(s) URL, e.g. https://s3.us-east-1.amazonaws.com") }
+            guard s3Bucket != nil else { throw ConfigError("bodies.kind is s3 but bodies.s3.bucket is not set") }
+            guard s3AccessKeyID != nil, s3SecretAccessKey != nil else {
+                throw ConfigError("bodies.kind is s3 but no credentials: set bodies.s3.access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
+        default: throw ConfigError("bodies.kind must be database or s3, got '\(bodiesKind)'")
+        }
         pricingPath = v.string("pricing.path", default: pricingPath)
         allowedPrivateHosts = v.list("webhooks.allowed_private_hosts")
         for entry in v.records("admin.project_keys") {

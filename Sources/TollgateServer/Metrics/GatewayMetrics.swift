@@ -40,6 +40,10 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "records_dropped", unitName: "total", helpText: "Calls answered but not recorded"), labels: [("reason", reason)]).increment(by: Int64(count))
     }
 
+    func bodyUploadFailed() {
+        registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "body_upload_failures", unitName: "total", helpText: "Bodies that could not be put in S3 and were kept in the database"), labels: []).increment()
+    }
+
     func queueDepth(_ depth: Int) {
         queueDepthGauge.set(Int64(depth))
     }

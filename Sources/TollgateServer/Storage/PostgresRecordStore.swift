@@ -160,9 +160,11 @@ extension PostgresRecordStore: RecordStore {
                 for property in r.properties {
                     try await connection.run(StoreSQL.insertProperty, [.text(id), .text(property.key), .text(property.value)], logger: logger)
                 }
-                try await connection.run(StoreSQL.insertBodies, [
-                    .text(id), .bytes(item.bodies.request), .bytes(item.bodies.response), .bytes(item.bodies.reconstructedResponse),
-                ], logger: logger)
+                if item.bodiesInDatabase {
+                    try await connection.run(StoreSQL.insertBodies, [
+                        .text(id), .bytes(item.bodies.request), .bytes(item.bodies.response), .bytes(item.bodies.reconstructedResponse),
+                    ], logger: logger)
+                }
                 let now = StoredTime.micros(Date())
                 for delivery in item.deliveries {
                     try await connection.run(StoreSQL.insertDelivery, [

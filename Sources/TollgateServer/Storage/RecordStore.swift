@@ -7,11 +7,14 @@ public struct StoredExchange: Sendable {
     public var bodies: StoredBodies
     /// One pending delivery per webhook the call matched, written in the same transaction.
     public var deliveries: [NewDelivery]
+    /// False once the bodies are kept elsewhere (S3): then the database gets no bodies row.
+    public var bodiesInDatabase: Bool
 
-    public init(record: RequestRecord, bodies: StoredBodies, deliveries: [NewDelivery] = []) {
+    public init(record: RequestRecord, bodies: StoredBodies, deliveries: [NewDelivery] = [], bodiesInDatabase: Bool = true) {
         self.record = record
         self.bodies = bodies
         self.deliveries = deliveries
+        self.bodiesInDatabase = bodiesInDatabase
     }
 }
 

@@ -47,10 +47,12 @@ public final class SQLiteRecordStore: RecordStore {
                 for property in r.properties {
                     try insertProperty.execute(arguments: [id, property.key, property.value])
                 }
-                try insertBodies.execute(arguments: [
-                    id, item.bodies.request.map { Data($0) }, item.bodies.response.map { Data($0) },
-                    item.bodies.reconstructedResponse.map { Data($0) },
-                ])
+                if item.bodiesInDatabase {
+                    try insertBodies.execute(arguments: [
+                        id, item.bodies.request.map { Data($0) }, item.bodies.response.map { Data($0) },
+                        item.bodies.reconstructedResponse.map { Data($0) },
+                    ])
+                }
                 for delivery in item.deliveries {
                     let now = StoredTime.micros(Date())
                     try insertDelivery.execute(arguments: [delivery.id.uuidString.lowercased(), delivery.webhookID.uuidString.lowercased(), id, now, now])
