@@ -42,7 +42,8 @@ struct WebhookDispatcher: Service {
 
     func loop(stopping: NIOLockedValueBox<Bool>) async {
         let inFlight = NIOLockedValueBox<[UUID: String]>([:])
-        await withTaskGroup(of: Void.self) { group in
+        // A discarding group: finished attempts are released at once, not kept until awaited.
+        await withDiscardingTaskGroup { group in
             var lastSummary = ContinuousClock.now - .seconds(10)
             var lastRefresh = ContinuousClock.now
             while !stopping.withLockedValue({ $0 }) {
