@@ -10,7 +10,8 @@ public enum StreamRequestRewriter {
     /// the opening brace, or `"include_usage":true` inside an existing `stream_options` — so
     /// every other byte the client sent reaches the provider unchanged.
     public static func injectIncludeUsage(into body: [UInt8]) -> [UInt8]? {
-        guard let parsed = try? JSONParser.parse(body),
+        // Most calls do not stream: a byte scan for the key spares them a full parse on the hot path.
+        guard contains(body, #""stream""#), let parsed = try? JSONParser.parse(body),
               parsed["stream"]?.boolValue == true,
               parsed["messages"] != nil || parsed["prompt"] != nil,
               parsed["stream_options"]?["include_usage"]?.boolValue != true
@@ -31,6 +32,17 @@ public enum StreamRequestRewriter {
             let separator = inner.members.isEmpty ? "" : ","
             return splice(body, at: (inner.open + 1)..<(inner.open + 1), with: #""include_usage":true"# + separator)
         }
+    }
+
+    static func contains(_ body: [UInt8], _ needle: StaticString) -> Bool {
+        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard pattern.count <= body.count, let first = pattern.first else { return false }
+        var i = 0
+        while i <= body.count - pattern.count {
+            if body[i] == first, body[i..<(i + pattern.count)].elementsEqual(pattern) { return true }
+            i += 1
+        }
+        return false
     }
 
     private static func splice(_ body: [UInt8], at range: Range<Int>, with text: String) -> [UInt8] {
