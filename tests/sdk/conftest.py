@@ -4,6 +4,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -60,8 +61,14 @@ pricing:
             m = re.search(r"tollgate listening on (http://127\.0\.0\.1:\d+)", line)
             if m:
                 self.url = m.group(1)
+                # Keep reading what it prints, so a full pipe never blocks the gateway's logging.
+                threading.Thread(target=self._drain, daemon=True).start()
                 return
         raise RuntimeError("tollgate did not start:\n" + "".join(self.output))
+
+    def _drain(self):
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def stop(self, sig=signal.SIGTERM):
         self.process.send_signal(sig)
