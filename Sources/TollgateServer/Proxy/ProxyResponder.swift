@@ -34,9 +34,9 @@ struct ProxyResponder: Sendable {
         do {
             tags = try GatewayHeaders.parse(request.headers.lazy.map { ($0.name.rawName, $0.value) })
         } catch {
-            return GatewayError.response(status: .badRequest, type: "invalid_header", message: error.message, id: UUID())
+            return GatewayError.response(status: .badRequest, type: "invalid_header", message: error.message, id: UUID.random())
         }
-        let id = tags.requestID ?? UUID()
+        let id = tags.requestID ?? UUID.random()
 
         let project: String
         if gatewayKeys.isEmpty {

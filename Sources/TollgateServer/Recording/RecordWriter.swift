@@ -16,6 +16,7 @@ struct RecordWriter: Service {
     /// Where bodies go when not in the database.
     let s3: S3BodyStore?
     let batchSize: Int
+    let linger: Duration = .milliseconds(10)
     let logger: Logger
 
     init(queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry, webhooks: WebhookRegistry, onDeliveries: @escaping @Sendable () -> Void, s3: S3BodyStore? = nil, batchSize: Int, logger: Logger) {
@@ -37,6 +38,11 @@ struct RecordWriter: Service {
                 let exchanges = await queue.nextBatch(max: batchSize)
                 if exchanges.isEmpty { break }
                 await write(exchanges)
+                // A short pause after a small batch lets the next one gather more calls: fewer,
+                // larger transactions under load, at most `linger` later on disk.
+                if exchanges.count < batchSize, !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: linger)
+                }
             }
             logger.info("recorder drained")
         } onGracefulShutdown: {

@@ -25,7 +25,7 @@ final class WebhookRegistry: Sendable {
         guard !current.isEmpty else { return [] }
         return current.compactMap { rule in
             rule.matches(project: record.project, properties: record.properties) && rule.samples(requestID: record.id)
-                ? NewDelivery(id: UUID(), webhookID: rule.id) : nil
+                ? NewDelivery(id: UUID.random(), webhookID: rule.id) : nil
         }
     }
 }
