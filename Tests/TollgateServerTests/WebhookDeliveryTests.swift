@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import NIOConcurrencyHelpers
-import TollgateServer
+@testable import TollgateServer
 import Testing
 import TollgateCore
 
@@ -136,7 +136,7 @@ struct WebhookDeliveryTests {
     /// on these machines): a name that passes the save-time check but must be refused at connect time.
     static let loopbackHostName: String? = {
         let name = ProcessInfo.processInfo.hostName
-        guard !name.isEmpty, name != "localhost", let info = try? getaddrinfoAddresses(name), info.contains(where: { $0.hasPrefix("127.") || $0 == "::1" }) else { return nil }
+        guard !name.isEmpty, name != "localhost", case let info = WebhookSender.resolveBlocking(name), info.contains(where: { $0.hasPrefix("127.") || $0 == "::1" }) else { return nil }
         return name
     }()
 
@@ -287,25 +287,6 @@ func waitForDelivery(_ gateway: TestGateway, _ webhookID: String, timeout: Durat
         try await Task.sleep(for: .milliseconds(25))
     }
     throw TestFailure("delivery did not reach the expected state; last: \(last)")
-}
-
-/// The textual addresses a name resolves to.
-func getaddrinfoAddresses(_ host: String) throws -> [String] {
-    var result: UnsafeMutablePointer<addrinfo>?
-    var hints = addrinfo()
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    guard getaddrinfo(host, nil, &hints, &result) == 0 else { throw TestFailure("cannot resolve \(host)") }
-    defer { freeaddrinfo(result) }
-    var out: [String] = []
-    var cursor = result
-    while let info = cursor {
-        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
-            out.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        cursor = info.pointee.ai_next
-    }
-    return out
 }
 
 /// Counts calls across concurrent handlers.
