@@ -78,6 +78,16 @@ def anthropic_events(model):
     ]
 
 
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """What every fake server here shares: keep-alive HTTP/1.1, no Nagle delay (headers and body
+    are separate writes: no 40 ms delayed-ACK stall), no request log."""
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+
 class FakeProvider:
     def __init__(self):
         self.requests = []
@@ -87,13 +97,7 @@ class FakeProvider:
         self.override = None
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(LoopbackHandler):
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)

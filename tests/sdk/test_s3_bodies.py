@@ -2,6 +2,7 @@
 signing, checked by moto with its authentication on; request_response_url a presigned S3 URL that
 is exactly what botocore (the AWS SDK) presigns; bad S3 settings stop the start with a reason."""
 import datetime
+import json
 import os
 import re
 import socket
@@ -90,7 +91,6 @@ def test_bodies_are_signed_into_s3_and_the_object_holds_request_and_response(pro
     try:
         rid, record = call(gateway, "héllo / S3")
         obj = moto.client().get_object(Bucket=BUCKET, Key=f"bodies/{rid}.json")  # moto checks our PUT's signature on the way in
-        import json
         document = json.loads(obj["Body"].read())
         assert document["request"]["messages"][0]["content"] == "héllo / S3"
         assert document["response"]["choices"][0]["message"]["content"] == "Hello from the fake provider / “quoted”"

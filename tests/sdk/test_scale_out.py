@@ -1,15 +1,17 @@
 """Several gateways sharing one PostgreSQL database: every call recorded once, every webhook
 delivered, and the deliveries of an instance killed mid-attempt finished by another.
 Runs when the test command has started PostgreSQL (TOLLGATE_TEST_POSTGRES_URL)."""
+import json
 import os
 import signal
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from conftest import Gateway
+from fake_provider import LoopbackHandler
 from shared_http import HTTP
 from webhook_support import api_data, create_webhook, deliveries, wait_until
 
@@ -35,13 +37,7 @@ class HoldingReceiver:
         self.lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(LoopbackHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with receiver.lock:
@@ -64,7 +60,6 @@ class HoldingReceiver:
         self.released.set()
 
     def request_ids(self):
-        import json
         with self.lock:
             return [json.loads(body)["request_id"] for _, body in self.arrived]
 

@@ -20,11 +20,13 @@ final class BodyLinks: Sendable {
         if let publicURL { base.withLock { $0 = Self.trimmed(publicURL) } }
     }
 
-    /// The bodies of a call, from the database or else from S3.
-    func bodies(for id: UUID) async -> StoredBodies? {
-        if let stored = try? await store.bodies(id: id) { return stored }
-        guard let s3, let document = try? await s3.get(id) else { return nil }
-        return BodyDocument.bodies(from: document)
+    /// The bodies of a call (from the database, or else from S3) and the `request_response_url`
+    /// to hand out now for them, with one database read.
+    func bodiesAndLink(for id: UUID, now: Date = Date()) async -> (bodies: StoredBodies?, link: String) {
+        if let stored = try? await store.bodies(id: id) { return (stored, url(for: id, now: now)) }
+        guard let s3 else { return (nil, url(for: id, now: now)) }
+        let document = try? await s3.get(id)
+        return (document.flatMap(BodyDocument.bodies(from:)), s3.presignedURL(for: id, ttl: ttlSeconds, now: now))
     }
 
     /// The `request_response_url` to hand out now for a call.

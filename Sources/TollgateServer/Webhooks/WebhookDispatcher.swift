@@ -165,10 +165,10 @@ struct WebhookDispatcher: Service {
             return WebhookPayload.test(webhookID: webhook.id, includeData: webhook.includeData, requestResponseURL: nil)
         }
         guard let record = try? await store.record(id: requestID) else { return nil }
-        let bodies = await links.bodies(for: requestID)
+        let (bodies, link) = await links.bodiesAndLink(for: requestID)
         return WebhookPayload.build(
             record: record, requestBody: bodies?.request, responseBody: bodies?.reconstructedResponse ?? bodies?.response,
-            includeData: webhook.includeData, requestResponseURL: webhook.includeData ? await links.link(for: requestID) : nil
+            includeData: webhook.includeData, requestResponseURL: webhook.includeData ? link : nil
         )
     }
 
