@@ -87,10 +87,11 @@ public enum WebhookPayload {
     }
 
     /// ISO 8601 in UTC with milliseconds, as JavaScript's `Date.toISOString()` writes it. The time
-    /// is rounded to the nearest millisecond first: a `Date` made from whole milliseconds
-    /// (x.123) is often a hair below them as a double, and must not print as x.122.
+    /// is cut (never rounded up) to the millisecond, so a `created_at` passed back as `since`
+    /// includes its own call; it is rounded to the microsecond first, because a `Date` made from
+    /// whole milliseconds (x.123) is often a hair below them as a double and must not print as x.122.
     public static func timestamp(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let ms = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()).floorDiv(1000)
         let (days, msOfDay) = (ms.floorDiv(86_400_000), ms.floorMod(86_400_000))
         // Civil date from days since 1970-01-01 (Howard Hinnant's days_from_civil, inverted).
         let z = days + 719_468

@@ -45,7 +45,7 @@ enum RecordJSON {
 
 /// ISO 8601 with milliseconds, UTC, as the API writes and reads times.
 enum ISO8601 {
-    /// The same text webhooks carry (and JavaScript's `toISOString` writes), rounded to the millisecond.
+    /// The same text webhooks carry (as JavaScript's `toISOString` writes it), cut to the millisecond.
     static func format(_ date: Date) -> String {
         WebhookPayload.timestamp(date)
     }
