@@ -17,7 +17,8 @@ public struct Origin: Sendable, Equatable {
             path = String(rest[slash...])
             rest = rest[..<slash]
         }
-        if rest.contains("?") || rest.contains("#") || rest.contains("@") || path.contains("?") || path.contains("#") { return nil }
+        // Characters, not substrings: `contains(String)` goes through Foundation's slow search.
+        if rest.contains(where: { $0 == "?" || $0 == "#" || $0 == "@" }) || path.contains(where: { $0 == "?" || $0 == "#" }) { return nil }
         var host = String(rest)
         var port = scheme == "https" ? 443 : 80
         if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {

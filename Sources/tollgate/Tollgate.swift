@@ -36,6 +36,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        LoggingSystem.bootstrap { ConsoleLogHandler(label: $0) }
         var logger = Logger(label: "tollgate")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         do {

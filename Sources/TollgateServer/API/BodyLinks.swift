@@ -31,9 +31,13 @@ final class BodyLinks: Sendable {
 
     /// The `request_response_url` to hand out now for a call.
     func link(for id: UUID, now: Date = Date()) async -> String {
-        if let s3, (try? await store.bodies(id: id)) == nil {
-            return s3.presignedURL(for: id, ttl: ttlSeconds, now: now)
-        }
+        let inDatabase = s3 == nil ? true : (try? await store.bodies(id: id)) != nil
+        return link(for: id, bodiesInDatabase: inDatabase, now: now)
+    }
+
+    /// The `request_response_url` for a call whose bodies' place is known.
+    func link(for id: UUID, bodiesInDatabase: Bool, now: Date = Date()) -> String {
+        if let s3, !bodiesInDatabase { return s3.presignedURL(for: id, ttl: ttlSeconds, now: now) }
         return url(for: id, now: now)
     }
 

@@ -188,6 +188,7 @@ struct WebhookAPI: Sendable {
         rotated.hmacKey = WebhookSignature.generateKey()
         rotated.updatedAt = now
         try await store.updateWebhook(rotated)
+        try await registry.refresh()
         return .data(json(rotated, withKey: true))
     }
 

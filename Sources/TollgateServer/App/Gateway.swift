@@ -72,10 +72,18 @@ public enum Gateway {
         let requestIDs = RequestIDRegistry()
         let wakeup = Wakeup()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration(config))
+        let timeout = Duration.milliseconds(Int64(config.webhookTimeoutSeconds * 1000))
+        let dispatch = WebhookDispatcher.Settings(
+            maxConcurrency: config.webhookMaxConcurrency, maxPerDestination: config.webhookMaxPerDestination,
+            timeout: timeout, disableAfter: .seconds(config.webhookDisableAfterHours * 3600),
+            leaseMargin: .milliseconds(Int64(config.webhookLeaseMarginSeconds * 1000)),
+            registryRefresh: .milliseconds(Int64(config.webhookRegistryRefreshSeconds * 1000))
+        )
+        let fresh = FreshDeliveries(maxCount: max(256, 4 * config.webhookMaxConcurrency), maxBytes: 16 << 20)
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
-            requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal() }, s3: s3,
-            batchSize: config.batchSize, logger: logger
+            requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal(storeChanged: $0) },
+            fresh: fresh, freshLease: dispatch.lease, s3: s3, batchSize: config.batchSize, logger: logger
         )
         let proxy = ProxyResponder(
             routing: RoutingTable(providers: config.providers, defaultProvider: config.defaultProvider, allowedTargetOrigins: config.allowedTargetURLs),
@@ -106,19 +114,12 @@ public enum Gateway {
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
             rotationGrace: TimeInterval(config.webhookKeyRotationGraceSeconds)
         ).register(on: router)
-        let timeout = Duration.milliseconds(Int64(config.webhookTimeoutSeconds * 1000))
         let dispatcher = WebhookDispatcher(
             store: store,
             sender: WebhookSender(policy: destinations, timeout: timeout, maxConnectionsPerHost: config.webhookMaxPerDestination),
             links: links,
             policy: config.webhookRetryScheduleSeconds.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhookRetryScheduleSeconds.map { .milliseconds(Int64($0 * 1000)) }),
-            settings: .init(
-                maxConcurrency: config.webhookMaxConcurrency, maxPerDestination: config.webhookMaxPerDestination,
-                timeout: timeout, disableAfter: .seconds(config.webhookDisableAfterHours * 3600),
-                leaseMargin: .milliseconds(Int64(config.webhookLeaseMarginSeconds * 1000)),
-                registryRefresh: .milliseconds(Int64(config.webhookRegistryRefreshSeconds * 1000))
-            ),
-            wakeup: wakeup, registry: registry, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
+            settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store), metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )
         let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
 
@@ -181,6 +182,7 @@ public enum Gateway {
         )
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = config.maxConnectionsPerHost
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tracing.tracer = nil  // no tracing backend: skip building a span per call
         return configuration
     }
 

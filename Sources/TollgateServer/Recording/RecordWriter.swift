@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import TollgateCore
@@ -11,16 +12,26 @@ struct RecordWriter: Service {
     let metrics: GatewayMetrics
     let requestIDs: RequestIDRegistry
     let webhooks: WebhookRegistry
-    /// Told after each batch that brought new deliveries, so they go out at once.
-    let onDeliveries: @Sendable () -> Void
+    /// Told after each batch that brought new deliveries, so they go out at once; the flag says
+    /// whether some of them are only in the store (they did not fit in `fresh`).
+    let onDeliveries: @Sendable (_ inStoreOnly: Bool) -> Void
+    /// Where new deliveries go to be sent from memory, leased to this instance for `freshLease`.
+    let fresh: FreshDeliveries?
+    let freshLease: Duration
     /// Where bodies go when not in the database.
     let s3: S3BodyStore?
     let batchSize: Int
     let linger: Duration = .milliseconds(10)
     let logger: Logger
 
-    init(queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry, webhooks: WebhookRegistry, onDeliveries: @escaping @Sendable () -> Void, s3: S3BodyStore? = nil, batchSize: Int, logger: Logger) {
+    init(
+        queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry,
+        webhooks: WebhookRegistry, onDeliveries: @escaping @Sendable (_ inStoreOnly: Bool) -> Void, fresh: FreshDeliveries? = nil,
+        freshLease: Duration = .seconds(180), s3: S3BodyStore? = nil, batchSize: Int, logger: Logger
+    ) {
         self.s3 = s3
+        self.fresh = fresh
+        self.freshLease = freshLease
         self.queue = queue
         self.store = store
         self.builder = builder
@@ -80,10 +91,37 @@ struct RecordWriter: Service {
         }
     }
 
+    /// Leases to this instance the new deliveries that fit in `fresh` and returns them, to be
+    /// handed over once the batch is written.
+    func handOver(_ batch: inout [StoredExchange]) -> [FreshDeliveries.Item] {
+        guard let fresh else { return [] }
+        let now = Date()
+        let leaseUntil = now.addingTimeInterval(Double(freshLease.components.seconds) + Double(freshLease.components.attoseconds) / 1e18)
+        var items: [FreshDeliveries.Item] = []
+        var bytes = 0
+        for index in batch.indices where !batch[index].deliveries.isEmpty {
+            let item = batch[index]
+            let size = FreshDeliveries.size(of: item.bodies)
+            guard fresh.hasRoom(count: items.count + item.deliveries.count, bytes: bytes + size * item.deliveries.count) else { break }
+            for d in batch[index].deliveries.indices {
+                batch[index].deliveries[d].leaseUntil = leaseUntil
+                let delivery = Delivery(
+                    id: item.deliveries[d].id, webhookID: item.deliveries[d].webhookID, requestID: item.record.id, status: .pending,
+                    attempts: 0, nextAttemptAt: now, createdAt: now, lastError: nil, lastStatusCode: nil
+                )
+                items.append(.init(delivery: delivery, leaseUntil: leaseUntil, record: item.record, bodies: item.bodies,
+                                   bodiesInDatabase: item.bodiesInDatabase, bytes: size))
+                bytes += size
+            }
+        }
+        return items
+    }
+
     func write(_ exchanges: [Exchange]) async {
         let built = exchanges.map { builder.build($0) }
         var batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies, deliveries: webhooks.deliveries(for: $0.record)) }
         if let s3 { await upload(&batch, to: s3) }
+        let handed = handOver(&batch)
         var attempt = 0
         while true {
             do {
@@ -101,7 +139,9 @@ struct RecordWriter: Service {
             }
         }
         requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id))
-        if batch.contains(where: { !$0.deliveries.isEmpty }) { onDeliveries() }
+        fresh?.add(handed)
+        let total = batch.reduce(0) { $0 + $1.deliveries.count }
+        if total > 0 { onDeliveries(total > handed.count) }
         for item in built {
             metrics.recorded(item.record, unpriced: item.unpriced)
         }

@@ -55,20 +55,23 @@ extension PostgresRecordStore: WebhookStore {
         ]).map { ClaimedDelivery(delivery: try Self.delivery(from: $0), leaseUntil: leaseUntil) }
     }
 
-    public func complete(_ delivery: Delivery, result: AttemptResult) async throws {
-        let (insert, finish) = StoreSQL.attemptArguments(delivery, result)
-        let webhookID = Self.key(delivery.webhookID)
+    public func complete(_ outcomes: [(Delivery, AttemptResult)]) async throws {
+        guard !outcomes.isEmpty else { return }
         let logger = self.logger
         try await transaction { connection in
-            try await connection.run(StoreSQL.insertAttempt, insert, logger: logger)
-            try await connection.run(StoreSQL.finishAttempt, finish, logger: logger)
-            if result.webhookSucceeded {
-                try await connection.run(StoreSQL.clearFailing, [webhookID], logger: logger)
-            } else {
-                try await connection.run(StoreSQL.startFailing, [.integer(StoredTime.micros(result.attempt.startedAt)), webhookID], logger: logger)
-            }
-            if let reason = result.disableReason {
-                try await connection.run(StoreSQL.disableWebhook, [.bool(false), .text(reason), .integer(StoredTime.micros(Date())), webhookID], logger: logger)
+            for (delivery, result) in outcomes {
+                let (insert, finish) = StoreSQL.attemptArguments(delivery, result)
+                let webhookID = Self.key(delivery.webhookID)
+                try await connection.run(StoreSQL.insertAttempt, insert, logger: logger)
+                try await connection.run(StoreSQL.finishAttempt, finish, logger: logger)
+                if result.webhookSucceeded {
+                    try await connection.run(StoreSQL.clearFailing, [webhookID], logger: logger)
+                } else {
+                    try await connection.run(StoreSQL.startFailing, [.integer(StoredTime.micros(result.attempt.startedAt)), webhookID], logger: logger)
+                }
+                if let reason = result.disableReason {
+                    try await connection.run(StoreSQL.disableWebhook, [.bool(false), .text(reason), .integer(StoredTime.micros(Date())), webhookID], logger: logger)
+                }
             }
         }
     }

@@ -169,6 +169,7 @@ extension PostgresRecordStore: RecordStore {
                 for delivery in item.deliveries {
                     try await connection.run(StoreSQL.insertDelivery, [
                         .text(delivery.id.uuidString.lowercased()), .text(delivery.webhookID.uuidString.lowercased()), .text(id), .integer(now), .integer(now),
+                        .integer(delivery.leaseUntil.map(StoredTime.micros)),
                     ], logger: logger)
                 }
             }

@@ -24,7 +24,7 @@ extension SQLiteRecordStore: WebhookStore {
 
     public func webhook(id: UUID) async throws -> Webhook? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE id = ?", arguments: [Self.key(id)]).map(Self.webhook(from:))
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM webhooks WHERE id = ?"), arguments: [Self.key(id)]).map(Self.webhook(from:))
         }
     }
 
@@ -59,24 +59,27 @@ extension SQLiteRecordStore: WebhookStore {
     public func claimDueDeliveries(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedDelivery] {
         let arguments: [SQLArgument] = [.integer(StoredTime.micros(leaseUntil)), .integer(StoredTime.micros(now)), .integer(StoredTime.micros(now)), .integer(Int64(limit))]
         return try await pool.write { db in
-            try Row.fetchAll(db, sql: StoreSQL.claimDue(lock: ""), arguments: StatementArguments(arguments))
+            try Row.fetchAll(db.cachedStatement(sql: StoreSQL.claimDue(lock: "")), arguments: StatementArguments(arguments))
                 .map { ClaimedDelivery(delivery: Self.delivery(from: $0), leaseUntil: leaseUntil) }
         }
     }
 
-    public func complete(_ delivery: Delivery, result: AttemptResult) async throws {
-        let (insert, finish) = StoreSQL.attemptArguments(delivery, result)
-        let webhookID = Self.key(delivery.webhookID)
+    public func complete(_ outcomes: [(Delivery, AttemptResult)]) async throws {
+        guard !outcomes.isEmpty else { return }
         try await pool.write { db in
-            try db.execute(sql: StoreSQL.insertAttempt, arguments: StatementArguments(insert))
-            try db.execute(sql: StoreSQL.finishAttempt, arguments: StatementArguments(finish))
-            if result.webhookSucceeded {
-                try db.execute(sql: StoreSQL.clearFailing, arguments: [webhookID])
-            } else {
-                try db.execute(sql: StoreSQL.startFailing, arguments: [StoredTime.micros(result.attempt.startedAt), webhookID])
-            }
-            if let reason = result.disableReason {
-                try db.execute(sql: StoreSQL.disableWebhook, arguments: [false, reason, StoredTime.micros(Date()), webhookID])
+            for (delivery, result) in outcomes {
+                let (insert, finish) = StoreSQL.attemptArguments(delivery, result)
+                let webhookID = Self.key(delivery.webhookID)
+                try db.cachedStatement(sql: StoreSQL.insertAttempt).execute(arguments: StatementArguments(insert))
+                try db.cachedStatement(sql: StoreSQL.finishAttempt).execute(arguments: StatementArguments(finish))
+                if result.webhookSucceeded {
+                    try db.cachedStatement(sql: StoreSQL.clearFailing).execute(arguments: [webhookID])
+                } else {
+                    try db.cachedStatement(sql: StoreSQL.startFailing).execute(arguments: [StoredTime.micros(result.attempt.startedAt), webhookID])
+                }
+                if let reason = result.disableReason {
+                    try db.execute(sql: StoreSQL.disableWebhook, arguments: [false, reason, StoredTime.micros(Date()), webhookID])
+                }
             }
         }
     }
@@ -134,7 +137,7 @@ extension SQLiteRecordStore: WebhookStore {
     }
 
     public func nextDueTime() async throws -> Date? {
-        try await pool.read { db in StoredTime.date(try Int64.fetchOne(db, sql: StoreSQL.nextDue)) }
+        try await pool.read { db in StoredTime.date(try Int64.fetchOne(db.cachedStatement(sql: StoreSQL.nextDue))) }
     }
 
     static func delivery(from row: Row) -> Delivery {

@@ -55,7 +55,7 @@ public final class SQLiteRecordStore: RecordStore {
                 }
                 for delivery in item.deliveries {
                     let now = StoredTime.micros(Date())
-                    try insertDelivery.execute(arguments: [delivery.id.uuidString.lowercased(), delivery.webhookID.uuidString.lowercased(), id, now, now])
+                    try insertDelivery.execute(arguments: [delivery.id.uuidString.lowercased(), delivery.webhookID.uuidString.lowercased(), id, now, now, delivery.leaseUntil.map(StoredTime.micros)])
                 }
             }
         }
@@ -63,7 +63,7 @@ public final class SQLiteRecordStore: RecordStore {
 
     public func record(id: UUID) async throws -> RequestRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(Self.record(from:))
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM requests WHERE id = ?"), arguments: [id.uuidString.lowercased()]).map(Self.record(from:))
         }
     }
 
@@ -150,7 +150,7 @@ public final class SQLiteRecordStore: RecordStore {
 
     public func bodies(id: UUID) async throws -> StoredBodies? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?", arguments: [id.uuidString.lowercased()]).map { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?"), arguments: [id.uuidString.lowercased()]).map { row in
                 StoredBodies(
                     request: (row["request"] as Data?).map { [UInt8]($0) },
                     response: (row["response"] as Data?).map { [UInt8]($0) },

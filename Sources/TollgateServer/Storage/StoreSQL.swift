@@ -25,8 +25,8 @@ enum StoreSQL {
         """
 
     static let insertDelivery = """
-        INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at)
-        VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING
+        INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at, lease_until)
+        VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT DO NOTHING
         """
 
     static let insertWebhook = """
@@ -89,7 +89,7 @@ enum StoreSQL {
         WHERE id = ?
         """
 
-    static let clearFailing = "UPDATE webhooks SET failing_since = NULL WHERE id = ?"
+    static let clearFailing = "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"
     static let startFailing = "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL"
     static let disableWebhook = "UPDATE webhooks SET enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?"
     static let releaseLease = "UPDATE deliveries SET lease_until = NULL WHERE id = ?"

@@ -16,8 +16,9 @@ public protocol WebhookStore: Sendable {
     func enqueue(_ deliveries: [Delivery]) async throws
     /// Claims up to `limit` due pending deliveries whose lease is free or expired, leasing them until `leaseUntil`.
     func claimDueDeliveries(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedDelivery]
-    /// Logs an attempt and moves the delivery (and its webhook's failing state) on, releasing the lease.
-    func complete(_ delivery: Delivery, result: AttemptResult) async throws
+    /// Logs attempts and moves each delivery (and its webhook's failing state) on, releasing the
+    /// leases, in one transaction.
+    func complete(_ outcomes: [(Delivery, AttemptResult)]) async throws
     /// Gives claimed deliveries back without an attempt (shutdown).
     func releaseLeases(_ ids: [UUID]) async throws
     func delivery(id: UUID) async throws -> Delivery?
@@ -39,4 +40,13 @@ public protocol WebhookStore: Sendable {
 public struct NewDelivery: Sendable {
     public var id: UUID
     public var webhookID: UUID
+    /// Set when this instance keeps the delivery in memory to send it at once (``FreshDeliveries``):
+    /// written as its lease, so no other instance claims it meanwhile.
+    public var leaseUntil: Date?
+
+    public init(id: UUID, webhookID: UUID, leaseUntil: Date? = nil) {
+        self.id = id
+        self.webhookID = webhookID
+        self.leaseUntil = leaseUntil
+    }
 }

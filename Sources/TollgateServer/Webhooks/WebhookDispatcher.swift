@@ -4,10 +4,12 @@ import ServiceLifecycle
 import NIOConcurrencyHelpers
 import TollgateCore
 
-/// Sends due deliveries: claims them from the store with a lease longer than an attempt can
-/// take, sends them with bounded concurrency overall and per destination, logs every attempt
-/// and schedules retries. After a crash, expired leases make every pending delivery due again:
-/// at-least-once, with the same `webhook-id` on every attempt.
+/// Sends deliveries: the ones the recorder just wrote straight from memory (``FreshDeliveries``),
+/// and due ones (retries, re-sends, tests, another instance's leftovers) claimed from the store
+/// with a lease longer than an attempt can take. Concurrency is bounded overall and per
+/// destination; every attempt is logged (in batches, ``CompletionLog``) and retries scheduled.
+/// After a crash, expired leases make every pending delivery due again: at-least-once, with the
+/// same `webhook-id` on every attempt.
 struct WebhookDispatcher: Service {
     struct Settings: Sendable {
         var maxConcurrency = 64
@@ -17,6 +19,28 @@ struct WebhookDispatcher: Service {
         var leaseMargin: Duration = .seconds(60)
         var registryRefresh: Duration = .seconds(5)
         var idlePoll: Duration = .seconds(1)
+
+        /// How long a claim (or a fresh delivery's lease) lasts: an attempt's timeout plus a margin.
+        var lease: Duration { timeout + leaseMargin }
+    }
+
+    /// Deliveries being attempted, by id, with their destination host.
+    struct InFlight {
+        var hosts: [UUID: String] = [:]
+        var perHost: [String: Int] = [:]
+
+        mutating func admit(_ id: UUID, host: String, limit: Int) -> Bool {
+            guard perHost[host, default: 0] < limit else { return false }
+            hosts[id] = host
+            perHost[host, default: 0] += 1
+            return true
+        }
+
+        mutating func finish(_ id: UUID) {
+            guard let host = hosts.removeValue(forKey: id) else { return }
+            perHost[host, default: 1] -= 1
+            if perHost[host] == 0 { perHost[host] = nil }
+        }
     }
 
     let store: any WebhookStore & RecordStore
@@ -26,6 +50,8 @@ struct WebhookDispatcher: Service {
     let settings: Settings
     let wakeup: Wakeup
     let registry: WebhookRegistry
+    let fresh: FreshDeliveries
+    let completions: CompletionLog
     let metrics: WebhookMetrics
     let logger: Logger
 
@@ -35,48 +61,84 @@ struct WebhookDispatcher: Service {
             await loop(stopping: stopping)
         } onGracefulShutdown: {
             stopping.withLockedValue { $0 = true }
-            wakeup.signal()
+            wakeup.signal(storeChanged: false)
         }
         try? await sender.shutdown()
     }
 
     func loop(stopping: NIOLockedValueBox<Bool>) async {
-        let inFlight = NIOLockedValueBox<[UUID: String]>([:])
+        let inFlight = NIOLockedValueBox(InFlight())
         // A discarding group: finished attempts are released at once, not kept until awaited.
         await withDiscardingTaskGroup { group in
             var lastSummary = ContinuousClock.now - .seconds(10)
             var lastRefresh = ContinuousClock.now
+            var checkStore = true
+            var nextStoreCheck = ContinuousClock.now
+
+            func start(_ delivery: Delivery, webhook: Webhook, fresh item: FreshDeliveries.Item?) {
+                group.addTask {
+                    await attempt(delivery, webhook: webhook, fresh: item)
+                    inFlight.withLockedValue { $0.finish(delivery.id) }
+                    wakeup.signal(storeChanged: false)
+                }
+            }
+            func free() -> Int { settings.maxConcurrency - inFlight.withLockedValue { $0.hosts.count } }
+
             while !stopping.withLockedValue({ $0 }) {
-                let free = settings.maxConcurrency - inFlight.withLockedValue { $0.count }
-                if free > 0 {
+                // Fresh deliveries first: record and bodies in memory, lease already held.
+                let mustLast = Date().addingTimeInterval(Self.seconds(settings.timeout))
+                var known: [UUID: (webhook: Webhook, host: String)] = [:]
+                var full: Set<UUID> = []  // webhooks whose destination is at its limit in this pass
+                let taken = fresh.take(limit: free(), mustLastUntil: mustLast) { item in
+                    let id = item.delivery.webhookID
+                    if full.contains(id) { return false }
+                    guard let entry = known[id] ?? registry.enabledWebhook(id: id) else { return true }  // disabled or deleted since
+                    known[id] = entry
+                    let admitted = inFlight.withLockedValue { $0.admit(item.delivery.id, host: entry.host, limit: settings.maxPerDestination) }
+                    if !admitted { full.insert(id) }
+                    return admitted
+                }
+                for item in taken {
+                    if let entry = known[item.delivery.webhookID] {
+                        start(item.delivery, webhook: entry.webhook, fresh: item)
+                    } else if let webhook = try? await store.webhook(id: item.delivery.webhookID) {
+                        // Disabled since the call: the attempt logs the refusal. Deleted: its
+                        // deliveries went with it.
+                        _ = inFlight.withLockedValue { $0.admit(item.delivery.id, host: WebhookRegistry.host(of: webhook), limit: .max) }
+                        start(item.delivery, webhook: webhook, fresh: item)
+                    }
+                }
+
+                // Then the store, when something there can be due.
+                let slots = free()
+                if slots > 0, checkStore || ContinuousClock.now >= nextStoreCheck {
+                    checkStore = false
                     let now = Date()
-                    let lease = now.addingTimeInterval(Self.seconds(settings.timeout + settings.leaseMargin))
-                    let claimed = (try? await store.claimDueDeliveries(now: now, leaseUntil: lease, limit: free)) ?? []
+                    let lease = now.addingTimeInterval(Self.seconds(settings.lease))
+                    let claimed = (try? await store.claimDueDeliveries(now: now, leaseUntil: lease, limit: slots)) ?? []
                     var deferred: [UUID] = []
                     for item in claimed {
-                        guard let webhook = try? await store.webhook(id: item.delivery.webhookID) else {
+                        var entry = registry.enabledWebhook(id: item.delivery.webhookID)
+                        if entry == nil, let stored = try? await store.webhook(id: item.delivery.webhookID) {
+                            entry = (stored, WebhookRegistry.host(of: stored))
+                        }
+                        guard let (webhook, host) = entry,
+                              inFlight.withLockedValue({ $0.admit(item.delivery.id, host: host, limit: settings.maxPerDestination) }) else {
                             deferred.append(item.delivery.id)
                             continue
                         }
-                        let host = Origin(webhook.destination)?.host ?? webhook.destination
-                        let admitted = inFlight.withLockedValue { running -> Bool in
-                            guard running.values.filter({ $0 == host }).count < settings.maxPerDestination else { return false }
-                            running[item.delivery.id] = host
-                            return true
-                        }
-                        guard admitted else {
-                            deferred.append(item.delivery.id)
-                            continue
-                        }
-                        group.addTask {
-                            await attempt(item.delivery, webhook: webhook)
-                            _ = inFlight.withLockedValue { $0.removeValue(forKey: item.delivery.id) }
-                            wakeup.signal()
-                        }
+                        start(item.delivery, webhook: webhook, fresh: nil)
                     }
                     try? await store.releaseLeases(deferred)
-                    if claimed.count == free, deferred.isEmpty { continue }
+                    if !deferred.isEmpty {
+                        nextStoreCheck = ContinuousClock.now + .milliseconds(20)
+                    } else if claimed.count == slots {
+                        nextStoreCheck = ContinuousClock.now  // more may be due: claim again when a slot frees
+                    } else {
+                        nextStoreCheck = ContinuousClock.now + (await untilNextDue())
+                    }
                 }
+
                 if ContinuousClock.now - lastRefresh > settings.registryRefresh {
                     lastRefresh = ContinuousClock.now
                     try? await registry.refresh()
@@ -85,11 +147,13 @@ struct WebhookDispatcher: Service {
                     lastSummary = ContinuousClock.now
                     await publishSummary()
                 }
-                await wakeup.wait(timeout: min(await untilNextDue(), settings.registryRefresh))
+                // With no free slot nothing can start before one frees, which signals.
+                let timeout = free() > 0 ? max(.milliseconds(1), nextStoreCheck - ContinuousClock.now) : settings.registryRefresh
+                if await wakeup.wait(timeout: min(timeout, settings.registryRefresh)) { checkStore = true }
             }
             group.cancelAll()
         }
-        let unfinished = inFlight.withLockedValue { Array($0.keys) }
+        let unfinished = inFlight.withLockedValue { Array($0.hosts.keys) } + fresh.drain()
         try? await store.releaseLeases(unfinished)
         logger.info("webhook dispatcher stopped", metadata: ["released": "\(unfinished.count)"])
     }
@@ -107,13 +171,13 @@ struct WebhookDispatcher: Service {
     }
 
     /// One attempt at one delivery, logged with its outcome and the next step.
-    func attempt(_ delivery: Delivery, webhook: Webhook) async {
+    func attempt(_ delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?) async {
         let number = delivery.attempts + 1
         let startedAt = Date()
         let sent: WebhookSender.Sent
         if !webhook.enabled {
             sent = .init(outcome: .refusedDestination, error: "webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), durationMs: 0)
-        } else if let body = await payload(for: delivery, webhook: webhook) {
+        } else if let body = await payload(for: delivery, webhook: webhook, fresh: fresh) {
             sent = await sender.send(destination: webhook.destination, body: body, messageID: delivery.messageID, keys: webhook.signingKeys(at: startedAt), now: startedAt)
         } else {
             sent = .init(outcome: .refusedDestination, error: "the request's record is gone (retention?)", durationMs: 0)
@@ -147,7 +211,7 @@ struct WebhookDispatcher: Service {
             result.disableReason = "failing continuously since \(ISO8601.format(since))"
         }
         do {
-            try await store.complete(delivery, result: result)
+            try await completions.complete(delivery, result: result)
         } catch {
             logger.error("cannot log webhook attempt: \(error)", metadata: ["delivery": "\(delivery.id)"])
             return
@@ -160,12 +224,21 @@ struct WebhookDispatcher: Service {
     }
 
     /// The body to send: the recorded call's payload, or a sample for a test delivery.
-    func payload(for delivery: Delivery, webhook: Webhook) async -> [UInt8]? {
+    func payload(for delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?) async -> [UInt8]? {
         guard let requestID = delivery.requestID else {
             return WebhookPayload.test(webhookID: webhook.id, includeData: webhook.includeData, requestResponseURL: nil)
         }
-        guard let record = try? await store.record(id: requestID) else { return nil }
-        let (bodies, link) = await links.bodiesAndLink(for: requestID)
+        let record: RequestRecord
+        let bodies: StoredBodies?
+        let link: String
+        if let fresh {
+            (record, bodies) = (fresh.record, fresh.bodies)
+            link = links.link(for: requestID, bodiesInDatabase: fresh.bodiesInDatabase)
+        } else {
+            guard let stored = try? await store.record(id: requestID) else { return nil }
+            record = stored
+            (bodies, link) = await links.bodiesAndLink(for: requestID)
+        }
         return WebhookPayload.build(
             record: record, requestBody: bodies?.request, responseBody: bodies?.reconstructedResponse ?? bodies?.response,
             includeData: webhook.includeData, requestResponseURL: webhook.includeData ? link : nil

@@ -15,6 +15,10 @@ final class WebhookSender: Sendable {
     let timeout: Duration
     /// Addresses that allow-listed host names resolved to: connections to them are allowed.
     let approvedAddresses: NIOLockedValueBox<Set<String>>
+    /// Recent name resolutions, so a busy destination is not resolved on every attempt. The
+    /// check on each new connection still sees the address actually connected to.
+    let resolved = NIOLockedValueBox<[String: (addresses: [String], at: ContinuousClock.Instant)]>([:])
+    static let resolutionTTL: Duration = .seconds(30)
 
     struct Sent: Sendable {
         var outcome: AttemptOutcome
@@ -44,6 +48,7 @@ final class WebhookSender: Sendable {
         )
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = maxConnectionsPerHost
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tracing.tracer = nil
         configuration.http1_1ConnectionDebugInitializer = check
         configuration.http2ConnectionDebugInitializer = check
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -66,7 +71,7 @@ final class WebhookSender: Sendable {
         case .failure(let refusal):
             return Sent(outcome: .refusedDestination, error: refusal.message, durationMs: elapsed())
         }
-        let addresses = await Self.resolve(origin.host)
+        let addresses = await addresses(of: origin.host)
         if policy.allowedHostNames.contains(origin.host.lowercased()) {
             approvedAddresses.withLockedValue { $0.formUnion(addresses) }
         } else if let refusal = addresses.lazy.compactMap({ self.policy.checkAddress($0, host: origin.host) }).first {
@@ -106,6 +111,21 @@ final class WebhookSender: Sendable {
         } catch {
             return Sent(outcome: .connectionFailed, error: "cannot deliver to \(origin.origin): \(error)", durationMs: elapsed())
         }
+    }
+
+    /// The host's addresses: the literal itself for an IP, else a resolution at most
+    /// ``resolutionTTL`` old.
+    func addresses(of host: String) async -> [String] {
+        let literal = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        if IPAddress(literal) != nil { return [literal] }
+        let now = ContinuousClock.now
+        if let cached = resolved.withLockedValue({ $0[host] }), now - cached.at < Self.resolutionTTL { return cached.addresses }
+        let addresses = await Self.resolve(host)
+        resolved.withLockedValue { cache in
+            if cache.count > 1024 { cache.removeAll() }
+            if !addresses.isEmpty { cache[host] = (addresses, now) }
+        }
+        return addresses
     }
 
     /// The host's addresses (the literal itself for an IP), resolved on NIO's blocking-I/O pool.
