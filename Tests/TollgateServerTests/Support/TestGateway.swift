@@ -30,8 +30,9 @@ final class TestGateway: Sendable {
         self.config = config
     }
 
-    /// Starts a gateway whose `openai` and `anthropic` providers are `provider` (unless `configure` changes them).
-    static func start(provider: FakeServer? = nil, storagePath: String? = nil, _ configure: (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
+    /// A fresh storage (SQLite under a new temporary folder, or a new schema when
+    /// TOLLGATE_TEST_POSTGRES_URL names a PostgreSQL server), port 0, the repository's pricing.
+    static func testConfig(storagePath: String? = nil) -> GatewayConfig {
         var config = GatewayConfig()
         config.port = 0
         config.storagePath = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
@@ -43,6 +44,12 @@ final class TestGateway: Sendable {
             config.postgresURL = url
             config.postgresSchema = "t_" + String(URL(fileURLWithPath: config.storagePath).lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber }.suffix(40))
         }
+        return config
+    }
+
+    /// Starts a gateway whose `openai` and `anthropic` providers are `provider` (unless `configure` changes them).
+    static func start(provider: FakeServer? = nil, storagePath: String? = nil, _ configure: (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
+        var config = testConfig(storagePath: storagePath)
         if let provider {
             config.providers = config.providers.map { route in
                 var route = route
