@@ -16,6 +16,10 @@ from webhook_support import WEBHOOK_YAML, Receiver
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("TOLLGATE_BIN", os.path.join(ROOT, ".build", "debug", "tollgate"))
 ADMIN_KEY = "sdk-test-admin-key"
+# Set by scripts/test for the suite's second pass: every gateway that does not choose its own
+# store keeps its records in PostgreSQL, one schema per storage directory (so a restart on the
+# same directory finds its data), and the same tests must pass there.
+SUITE_POSTGRES = os.environ.get("TOLLGATE_SDK_SUITE_POSTGRES_URL")
 
 
 class Gateway:
@@ -49,6 +53,10 @@ pricing:
   path: {ROOT}/conf/pricing.yaml
 """ + self.extra_yaml)
         env = dict(os.environ, **self.extra_env)
+        if SUITE_POSTGRES and "TOLLGATE_STORAGE_KIND" not in self.extra_env:
+            schema = "sdk_" + re.sub(r"[^a-z0-9]", "", os.path.basename(self.storage).lower())[-40:]
+            env.update(TOLLGATE_STORAGE_KIND="postgres", TOLLGATE_STORAGE_POSTGRES_URL=SUITE_POSTGRES,
+                       TOLLGATE_STORAGE_POSTGRES_SCHEMA=schema)
         self.process = subprocess.Popen([BINARY, "serve", "--config", config], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=env)
         deadline = time.time() + 30
