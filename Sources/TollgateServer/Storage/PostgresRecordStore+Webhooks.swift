@@ -55,22 +55,40 @@ extension PostgresRecordStore: WebhookStore {
         ]).map { ClaimedDelivery(delivery: try Self.delivery(from: $0), leaseUntil: leaseUntil) }
     }
 
+    /// A batch of attempts in a few statements whatever its size: the attempt rows, the deliveries'
+    /// new states, and the webhooks' failing runs.
     public func complete(_ outcomes: [(Delivery, AttemptResult)]) async throws {
         guard !outcomes.isEmpty else { return }
         let logger = self.logger
+        let rows = outcomes.map { StoreSQL.attemptArguments($0.0, $0.1) }
+        // Each webhook ends the batch as its last attempt left it: a success clears its failing run,
+        // a failure starts one (from its first failure since the last success, if none is running).
+        var last: [String: (succeeded: Bool, since: Int64)] = [:]
+        for (delivery, result) in outcomes {
+            let webhookID = delivery.webhookID.uuidString.lowercased()
+            let at = StoredTime.micros(result.attempt.startedAt)
+            if result.webhookSucceeded {
+                last[webhookID] = (true, at)
+            } else if last[webhookID]?.succeeded != false {
+                last[webhookID] = (false, at)
+            }
+        }
+        let cleared = last.filter(\.value.succeeded).map { SQLArgument.text($0.key) }
+        let started = last.filter { !$0.value.succeeded }.mapValues(\.since)
         try await transaction { connection in
+            for chunk in Self.chunks(rows.count, width: StoreSQL.attemptInsert.width) {
+                try await connection.run(StoreSQL.attemptInsert.rows(chunk.count), rows[chunk].flatMap(\.insert), logger: logger)
+                try await connection.run(StoreSQL.finishAttempts.rows(chunk.count), rows[chunk].flatMap(\.finish), logger: logger)
+            }
+            if !cleared.isEmpty {
+                try await connection.run(StoreSQL.clearFailing(count: cleared.count), cleared, logger: logger)
+            }
+            for (webhookID, since) in started {
+                try await connection.run(StoreSQL.startFailing, [.integer(since), .text(webhookID)], logger: logger)
+            }
             for (delivery, result) in outcomes {
-                let (insert, finish) = StoreSQL.attemptArguments(delivery, result)
-                let webhookID = Self.key(delivery.webhookID)
-                try await connection.run(StoreSQL.insertAttempt, insert, logger: logger)
-                try await connection.run(StoreSQL.finishAttempt, finish, logger: logger)
-                if result.webhookSucceeded {
-                    try await connection.run(StoreSQL.clearFailing, [webhookID], logger: logger)
-                } else {
-                    try await connection.run(StoreSQL.startFailing, [.integer(StoredTime.micros(result.attempt.startedAt)), webhookID], logger: logger)
-                }
                 if let reason = result.disableReason {
-                    try await connection.run(StoreSQL.disableWebhook, [.bool(false), .text(reason), .integer(StoredTime.micros(Date())), webhookID], logger: logger)
+                    try await connection.run(StoreSQL.disableWebhook, [.bool(false), .text(reason), .integer(StoredTime.micros(Date())), Self.key(delivery.webhookID)], logger: logger)
                 }
             }
         }

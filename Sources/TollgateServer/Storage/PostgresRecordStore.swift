@@ -140,40 +140,26 @@ extension PostgresRecordStore: RecordStore {
         return "\(error)"
     }
 
+    /// One multi-row statement per table (per ~30,000 values): a batch costs a few round trips,
+    /// not several per call.
     public func insert(_ batch: [StoredExchange]) async throws {
         guard !batch.isEmpty else { return }
         let logger = self.logger
+        let tables = StoreSQL.rows(of: batch, now: Date())
         try await transaction { connection in
-            for item in batch {
-                let r = item.record
-                let id = r.id.uuidString.lowercased()
-                try await connection.run(StoreSQL.insertRecord, [
-                    .text(id), .text(r.project), .integer(StoredTime.micros(r.createdAt)), .text(r.method), .text(r.path),
-                    .text(r.provider), .text(r.model), .integer(Int64(r.status)), .bool(r.stream), .text(r.userID),
-                    .text(PropertyCoding.encode(r.properties)), .text(r.sessionID), .text(r.sessionPath), .text(r.sessionName),
-                    .integer(r.usage.map { Int64($0.inputTokens) }), .integer(r.usage.map { Int64($0.outputTokens) }),
-                    .integer(r.usage.map { Int64($0.totalTokens) }), .integer(r.usage.map { Int64($0.cacheReadTokens) }),
-                    .integer(r.usage.map { Int64($0.cacheWriteTokens) }), .integer(r.usage.map { Int64($0.reasoningTokens) }),
-                    .real(r.costUSD), .real(r.latencyMs), .real(r.timeToFirstTokenMs), .integer(Int64(r.requestBytes)),
-                    .integer(Int64(r.responseBytes)), .text(r.error),
-                ], logger: logger)
-                for property in r.properties {
-                    try await connection.run(StoreSQL.insertProperty, [.text(id), .text(property.key), .text(property.value)], logger: logger)
-                }
-                if item.bodiesInDatabase {
-                    try await connection.run(StoreSQL.insertBodies, [
-                        .text(id), .bytes(item.bodies.request), .bytes(item.bodies.response), .bytes(item.bodies.reconstructedResponse),
-                    ], logger: logger)
-                }
-                let now = StoredTime.micros(Date())
-                for delivery in item.deliveries {
-                    try await connection.run(StoreSQL.insertDelivery, [
-                        .text(delivery.id.uuidString.lowercased()), .text(delivery.webhookID.uuidString.lowercased()), .text(id), .integer(now), .integer(now),
-                        .integer(delivery.leaseUntil.map(StoredTime.micros)),
-                    ], logger: logger)
+            for (insert, rows) in tables where !rows.isEmpty {
+                for chunk in Self.chunks(rows.count, width: insert.width) {
+                    try await connection.run(insert.rows(chunk.count), rows[chunk].flatMap { $0 }, logger: logger)
                 }
             }
         }
+    }
+
+    /// Index ranges of `count` rows, each small enough to bind in one statement (PostgreSQL
+    /// takes at most 65,535 values).
+    static func chunks(_ count: Int, width: Int) -> [Range<Int>] {
+        let size = max(1, 30_000 / max(1, width))
+        return stride(from: 0, to: count, by: size).map { $0..<min(count, $0 + size) }
     }
 
     public func record(id: UUID) async throws -> RequestRecord? {

@@ -29,34 +29,11 @@ public final class SQLiteRecordStore: RecordStore {
 
     public func insert(_ batch: [StoredExchange]) async throws {
         guard !batch.isEmpty else { return }
+        let tables = StoreSQL.rows(of: batch, now: Date())
         try await pool.write { db in
-            let insertRecord = try db.cachedStatement(sql: StoreSQL.insertRecord)
-            let insertProperty = try db.cachedStatement(sql: StoreSQL.insertProperty)
-            let insertBodies = try db.cachedStatement(sql: StoreSQL.insertBodies)
-            let insertDelivery = try db.cachedStatement(sql: StoreSQL.insertDelivery)
-            for item in batch {
-                let r = item.record
-                let id = r.id.uuidString.lowercased()
-                try insertRecord.execute(arguments: [
-                    id, r.project, StoredTime.micros(r.createdAt), r.method, r.path, r.provider, r.model, r.status, r.stream,
-                    r.userID, PropertyCoding.encode(r.properties), r.sessionID, r.sessionPath, r.sessionName,
-                    r.usage?.inputTokens, r.usage?.outputTokens, r.usage?.totalTokens, r.usage?.cacheReadTokens,
-                    r.usage?.cacheWriteTokens, r.usage?.reasoningTokens, r.costUSD, r.latencyMs,
-                    r.timeToFirstTokenMs, r.requestBytes, r.responseBytes, r.error,
-                ])
-                for property in r.properties {
-                    try insertProperty.execute(arguments: [id, property.key, property.value])
-                }
-                if item.bodiesInDatabase {
-                    try insertBodies.execute(arguments: [
-                        id, item.bodies.request.map { Data($0) }, item.bodies.response.map { Data($0) },
-                        item.bodies.reconstructedResponse.map { Data($0) },
-                    ])
-                }
-                for delivery in item.deliveries {
-                    let now = StoredTime.micros(Date())
-                    try insertDelivery.execute(arguments: [delivery.id.uuidString.lowercased(), delivery.webhookID.uuidString.lowercased(), id, now, now, delivery.leaseUntil.map(StoredTime.micros)])
-                }
+            for (insert, rows) in tables where !rows.isEmpty {
+                let statement = try db.cachedStatement(sql: insert.single)
+                for row in rows { try statement.execute(arguments: StatementArguments(row)) }
             }
         }
     }

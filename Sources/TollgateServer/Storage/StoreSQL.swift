@@ -1,17 +1,73 @@
+import Foundation
+
 /// Statements both stores run, with `?` placeholders (the PostgreSQL store numbers them).
 enum StoreSQL {
-    static let insertRecord = """
-        INSERT INTO requests (id, project, created_at, method, path, provider, model, status, stream,
-            user_id, properties, session_id, session_path, session_name, prompt_tokens, completion_tokens,
-            total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms,
-            time_to_first_token_ms, request_bytes, response_bytes, error)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT DO NOTHING
-        """
+    /// An `INSERT … VALUES (row) …` that can also be written for several rows at once: one
+    /// statement per batch where each statement is a round trip (PostgreSQL).
+    struct Insert: Sendable {
+        let head: String
+        let row: String
+        let tail: String
+        /// Placeholders per row.
+        var width: Int { row.filter { $0 == "?" }.count }
+        var single: String { head + row + tail }
+        func rows(_ count: Int) -> String { head + Array(repeating: row, count: count).joined(separator: ", ") + tail }
+    }
 
-    static let insertProperty = "INSERT INTO request_properties (request_id, name, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    static let recordInsert = Insert(
+        head: """
+            INSERT INTO requests (id, project, created_at, method, path, provider, model, status, stream,
+                user_id, properties, session_id, session_path, session_name, prompt_tokens, completion_tokens,
+                total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms,
+                time_to_first_token_ms, request_bytes, response_bytes, error)
+            VALUES
+            """ + " ",
+        row: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        tail: " ON CONFLICT DO NOTHING"
+    )
+    static let propertyInsert = Insert(head: "INSERT INTO request_properties (request_id, name, value) VALUES ", row: "(?, ?, ?)", tail: " ON CONFLICT DO NOTHING")
+    static let bodiesInsert = Insert(
+        head: "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES ", row: "(?, ?, ?, ?)", tail: " ON CONFLICT DO NOTHING"
+    )
+    static let deliveryInsert = Insert(
+        head: "INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at, lease_until) VALUES ",
+        row: "(?, ?, ?, 'pending', 0, ?, ?, ?)", tail: " ON CONFLICT DO NOTHING"
+    )
 
-    static let insertBodies = "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    /// The rows a batch of calls adds, table by table, in the order they must be inserted.
+    static func rows(of batch: [StoredExchange], now: Date) -> [(Insert, [[SQLArgument]])] {
+        var records: [[SQLArgument]] = [], properties: [[SQLArgument]] = [], bodies: [[SQLArgument]] = [], deliveries: [[SQLArgument]] = []
+        records.reserveCapacity(batch.count)
+        let created = SQLArgument.integer(StoredTime.micros(now))
+        for item in batch {
+            let r = item.record
+            let id = SQLArgument.text(r.id.uuidString.lowercased())
+            records.append([
+                id, .text(r.project), .integer(StoredTime.micros(r.createdAt)), .text(r.method), .text(r.path),
+                .text(r.provider), .text(r.model), .integer(Int64(r.status)), .bool(r.stream), .text(r.userID),
+                .text(PropertyCoding.encode(r.properties)), .text(r.sessionID), .text(r.sessionPath), .text(r.sessionName),
+                .integer(r.usage.map { Int64($0.inputTokens) }), .integer(r.usage.map { Int64($0.outputTokens) }),
+                .integer(r.usage.map { Int64($0.totalTokens) }), .integer(r.usage.map { Int64($0.cacheReadTokens) }),
+                .integer(r.usage.map { Int64($0.cacheWriteTokens) }), .integer(r.usage.map { Int64($0.reasoningTokens) }),
+                .real(r.costUSD), .real(r.latencyMs), .real(r.timeToFirstTokenMs), .integer(Int64(r.requestBytes)),
+                .integer(Int64(r.responseBytes)), .text(r.error),
+            ])
+            for property in r.properties {
+                properties.append([id, .text(property.key), .text(property.value)])
+            }
+            if item.bodiesInDatabase {
+                bodies.append([id, .bytes(item.bodies.request), .bytes(item.bodies.response), .bytes(item.bodies.reconstructedResponse)])
+            }
+            for delivery in item.deliveries {
+                deliveries.append([
+                    .text(delivery.id.uuidString.lowercased()), .text(delivery.webhookID.uuidString.lowercased()), id, created, created,
+                    .integer(delivery.leaseUntil.map(StoredTime.micros)),
+                ])
+            }
+        }
+        return [(recordInsert, records), (propertyInsert, properties), (bodiesInsert, bodies), (deliveryInsert, deliveries)]
+    }
+
 
     static let upsertScore = """
         INSERT INTO request_scores (request_id, name, value, is_bool, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -22,11 +78,6 @@ enum StoreSQL {
     static let nextDue = """
         SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
         FROM deliveries WHERE status = 'pending'
-        """
-
-    static let insertDelivery = """
-        INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at, lease_until)
-        VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT DO NOTHING
         """
 
     static let insertWebhook = """
@@ -79,15 +130,33 @@ enum StoreSQL {
         """
     }
 
-    static let insertAttempt = """
-        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, response_head, error)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-        """
+    static let attemptInsert = Insert(
+        head: "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, response_head, error) VALUES ",
+        row: "(?, ?, ?, ?, ?, ?, ?)", tail: " ON CONFLICT DO NOTHING"
+    )
+    static let insertAttempt = attemptInsert.single
 
     static let finishAttempt = """
         UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?, last_status_code = ?
         WHERE id = ?
         """
+
+    /// ``finishAttempt`` for many deliveries in one statement, same arguments row by row. PostgreSQL
+    /// only (SQLite has no column list on a VALUES alias, and gains nothing: no round trips).
+    static let finishAttempts = Insert(
+        head: """
+            UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
+                last_error = v.last_error, last_status_code = v.last_status_code
+            FROM (VALUES
+            """ + " ",
+        row: "(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT))",
+        tail: ") AS v (status, attempts, next_attempt_at, last_error, last_status_code, id) WHERE deliveries.id = v.id"
+    )
+
+    /// ``clearFailing`` for several webhooks.
+    static func clearFailing(count: Int) -> String {
+        "UPDATE webhooks SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
+    }
 
     static let clearFailing = "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"
     static let startFailing = "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL"
