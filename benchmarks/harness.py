@@ -6,12 +6,17 @@ Started by benchmarks/run, which builds and installs what this needs. Everything
 is stopped here. Prints one Markdown table and writes it, with the raw figures as JSON, under
 benchmarks/.run/<time>/.
 
-Scenarios (per target: direct to the fake provider, nginx, Tollgate, LiteLLM):
+Scenarios (per target: direct to the fake provider, nginx, Tollgate, Tollgate PG+S3, LiteLLM):
   saturation  wrk, 64 connections, non-streaming chat completion: req/s, p50, p99
   fixed rate  h2load --rps at a rate well below saturation: p50, p99, added over direct
   streaming   20-chunk SSE, a few sequential clients: time to first body byte, total time
   webhooks    Tollgate at 1,000 req/s: deliveries/s, delay from response end to sink, counts
   memory      peak RSS (VmHWM) of each server; Tollgate's RSS over a soak
+
+"Tollgate PG+S3" is the scale-out mode: records in a private PostgreSQL cluster (scripts/postgres,
+fsync off, a fresh schema per scenario) and bodies in moto's S3 server (benchmarks/.venv), both on
+127.0.0.1 and both stopped here. moto is a Python server, so its own PUT rate is measured too: it
+may be what bounds that column. --no-pg-s3 leaves the column out.
 """
 import argparse
 import json
@@ -32,6 +37,9 @@ REPO = os.path.dirname(HERE)
 FAKE_BIN = os.path.join(HERE, "FakeProvider/.build/release/FakeProvider")
 TOLLGATE_BIN = os.environ.get("TOLLGATE_BIN", os.path.join(REPO, ".build/release/tollgate"))
 LITELLM_BIN = os.path.join(HERE, ".venv/bin/litellm")
+MOTO_BIN = os.path.join(HERE, ".venv/bin/moto_server")
+POSTGRES_SCRIPT = os.path.join(REPO, "scripts/postgres")
+BUCKET = "tollgate-bench"
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 MODEL = "gpt-4o-mini"
 PROMPT = "Summarise the benchmark plan in one sentence. " * 4
@@ -49,31 +57,12 @@ def log(*a):
 
 # ---------------------------------------------------------------- processes
 
-class Proc:
-    """A server this run started: its output goes to a log file; stop() ends it (and only it)."""
-
-    def __init__(self, name, argv, scratch, env=None, cwd=None):
-        self.name = name
-        self.logpath = os.path.join(scratch, f"{name}.log")
-        self.logf = open(self.logpath, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                  start_new_session=True)
-        self.pid = self.p.pid
-
-    def wait_for(self, pattern, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with open(self.logpath, "rb") as f:
-                m = re.search(pattern.encode(), f.read())
-            if m:
-                return m
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start (see {self.logpath})")
+class ProcessTree:
+    """Memory and CPU of a process and its descendants, read from /proc."""
+    pid = None
 
     def tree(self):
-        """pid and all its descendants (nginx workers, LiteLLM's workers)."""
+        """pid and all its descendants (nginx workers, LiteLLM's workers, PostgreSQL's backends)."""
         kids = {}
         for d in os.listdir("/proc"):
             if d.isdigit():
@@ -113,6 +102,30 @@ class Proc:
             except (OSError, IndexError, ValueError):
                 pass
         return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Proc(ProcessTree):
+    """A server this run started: its output goes to a log file; stop() ends it (and only it)."""
+
+    def __init__(self, name, argv, scratch, env=None, cwd=None):
+        self.name = name
+        self.logpath = os.path.join(scratch, f"{name}.log")
+        self.logf = open(self.logpath, "wb")
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                  start_new_session=True)
+        self.pid = self.p.pid
+
+    def wait_for(self, pattern, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(self.logpath, "rb") as f:
+                m = re.search(pattern.encode(), f.read())
+            if m:
+                return m
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start (see {self.logpath})")
 
     def stop(self):
         if self.p.poll() is None:
@@ -224,13 +237,117 @@ litellm_settings:
     return p
 
 
+class Postgres(ProcessTree):
+    """A private PostgreSQL cluster from scripts/postgres (fresh data directory, 127.0.0.1, a free
+    port, fsync off). pg_ctl daemonises the server, so it is not our child: stop() asks the script
+    to stop it, and the /proc figures follow the postmaster's pid from its pid file."""
+
+    def __init__(self):
+        out = subprocess.run([POSTGRES_SCRIPT, "start"], capture_output=True, text=True)
+        env = dict(re.findall(r"^export (\w+)=(\S+)$", out.stdout, re.M))
+        self.dir = env.get("TOLLGATE_TEST_POSTGRES_DIR")
+        self.url = env.get("TOLLGATE_TEST_POSTGRES_URL")
+        if out.returncode != 0 or not self.url:
+            self.stop()
+            raise RuntimeError(f"scripts/postgres start failed: {out.stderr.strip()[-500:]}")
+        try:
+            with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+                self.pid = int(f.readline())
+            with open(os.path.join(self.dir, "data", "PG_VERSION")) as f:
+                self.version = f.read().strip()
+        except (OSError, ValueError):
+            self.stop()
+            raise
+        self.schemas = 0
+
+    def fresh_schema(self):
+        """A schema no earlier instance used: Tollgate creates it and its tables on start."""
+        self.schemas += 1
+        return f"bench_{self.schemas}"
+
+    def stop(self):
+        if self.dir:
+            subprocess.run([POSTGRES_SCRIPT, "stop", self.dir], capture_output=True)
+            self.dir = None
+
+
+def start_moto(scratch):
+    """moto's S3 server with authentication off (it then accepts any signature), and the bucket."""
+    port = free_port()
+    p = Proc("moto", [MOTO_BIN, "-H", "127.0.0.1", "-p", str(port)], scratch)
+    p.port = port
+    p.url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{p.url}/moto-api/", timeout=60)
+        http("PUT", f"{p.url}/{BUCKET}")
+    except Exception:
+        p.stop()
+        raise
+    return p
+
+
+def moto_version():
+    out = subprocess.run([os.path.join(os.path.dirname(MOTO_BIN), "python"), "-c", "import moto; print(moto.__version__)"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+def moto_capacity(moto, scratch, seconds=3):
+    """moto's own ceiling: wrk putting new ~1.2 KB objects (a Tollgate body document's size) over
+    16 connections, the number of uploads Tollgate's recorder keeps in flight."""
+    script = os.path.join(scratch, "put.lua")
+    with open(script, "w") as f:
+        f.write('n = 0\nbody = string.rep("x", 1200)\n'
+                'request = function()\n  n = n + 1\n'
+                '  return wrk.format("PUT", "/%s/capacity/" .. n .. ".json", {["Content-Type"] = "application/json"}, body)\n'
+                'end\n' % BUCKET)
+    out = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", script, moto.url],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": float(m.group(1)) if m else 0.0, "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+class ScaleOut:
+    """The PostgreSQL cluster and the S3 endpoint the "tollgate-pg-s3" instances share."""
+
+    def __init__(self, postgres, moto):
+        self.postgres, self.moto = postgres, moto
+
+    def config(self, s3=True):
+        """(lines under `storage:`, top-level YAML) for one instance, on a fresh schema; without
+        `s3` the bodies stay in PostgreSQL beside the records."""
+        storage = f"""  kind: postgres
+  postgres:
+    url: {self.postgres.url}
+    schema: {self.postgres.fresh_schema()}
+"""
+        if not s3:
+            return storage, ""
+        bodies = f"""bodies:
+  kind: s3
+  s3:
+    endpoint: {self.moto.url}
+    bucket: {BUCKET}
+    region: us-east-1
+    path_style: true
+    access_key_id: bench
+    secret_access_key: bench-secret
+"""
+        return storage, bodies
+
+
 class Tollgate:
     """One Tollgate instance with a fresh data folder: SQLite recording, stored bodies (the
-    default) and one webhook matching every call, created through the API."""
+    default) and one webhook matching every call, created through the API. `storage` is YAML
+    added under `storage:` (the PostgreSQL store), `extra` YAML appended at the top level.
+    `still_s` / `settle_timeout_s`: how long recorded_settled waits for a recorder that has stopped
+    moving / in all (a recorder behind a slow S3 endpoint advances a batch at a time)."""
     count = 0
 
-    def __init__(self, scratch, upstream, sink, webhook=True):
+    def __init__(self, scratch, upstream, sink, webhook=True, extra="", storage="", still_s=1, settle_timeout_s=20):
         Tollgate.count += 1
+        self.still_s, self.settle_timeout_s = still_s, settle_timeout_s
         d = os.path.join(scratch, f"tollgate-{Tollgate.count}")
         os.makedirs(d, exist_ok=True)
         conf = os.path.join(d, "tollgate.yaml")
@@ -240,7 +357,7 @@ class Tollgate:
   port: 0
 storage:
   path: {d}/data
-admin:
+{storage}admin:
   key: {ADMIN_KEY}
 providers:
   openai:
@@ -253,9 +370,16 @@ pricing:
   path: {REPO}/conf/pricing.yaml
 webhooks:
   allowed_private_hosts: [127.0.0.1]
-""")
+""" + extra)
         self.proc = Proc(f"tollgate-{Tollgate.count}", [TOLLGATE_BIN, "serve", "--config", conf,
                                                          "--log-level", "warning"], scratch, cwd=d)
+        try:
+            self.setup(sink, webhook)
+        except Exception:  # the caller never gets the instance, so it cannot stop it
+            self.proc.stop()
+            raise
+
+    def setup(self, sink, webhook):
         self.port = int(self.proc.wait_for(r"listening on http://[\d.]+:(\d+)").group(1))
         self.pid = self.proc.pid
         self.base = f"http://127.0.0.1:{self.port}"
@@ -271,14 +395,16 @@ webhooks:
         _, body = http("GET", f"{self.base}/v1/stats?group_by=model", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
         return int(sum(row["count"] for row in json.loads(body)["data"]))
 
-    def recorded_settled(self, expected, timeout=20):
-        """Records written once the recorder has caught up (or stopped moving)."""
-        deadline, last = time.time() + timeout, -1
+    def recorded_settled(self, expected):
+        """Records written once the recorder has caught up (or stopped moving for still_s)."""
+        deadline, last, since = time.time() + self.settle_timeout_s, -1, time.time()
         while True:
             n = self.recorded()
-            if n >= expected or n == last or time.time() > deadline:
+            now = time.time()
+            if n != last:
+                last, since = n, now
+            if n >= expected or now - since >= self.still_s or now > deadline:
                 return n
-            last = n
             time.sleep(1)
 
     def metric(self, name):
@@ -458,7 +584,11 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--fixed-rate", type=int, default=2000)
     ap.add_argument("--webhook-rate", type=int, default=1000)
+    ap.add_argument("--no-pg-s3", action="store_true", help="leave out Tollgate on PostgreSQL + S3")
     args = ap.parse_args()
+    # SIGTERM would otherwise end this process without its finally: every server here runs in its
+    # own session (and PostgreSQL is a daemon), so none of them would be stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cfg = QUICK if args.quick else FULL
     stamp = time.strftime("%Y%m%d-%H%M%S")
     scratch = os.path.join(HERE, ".run", stamp + ("-quick" if args.quick else ""))
@@ -488,6 +618,15 @@ def main():
             raise RuntimeError("LiteLLM did not start")
         lite = lite_box["p"]; procs.append(lite)
         log(f"nginx on {nginx.port}, LiteLLM on {lite.port}")
+        scale = None
+        if not args.no_pg_s3:  # started after LiteLLM is ours to stop, so a failure here leaks nothing
+            pg = Postgres(); procs.append(pg)
+            moto = start_moto(scratch); procs.append(moto)
+            scale = ScaleOut(pg, moto)
+            R["moto_capacity"] = moto_capacity(moto, scratch)
+            R["scale_out_versions"] = {"postgres": pg.version, "moto": moto_version()}
+            log(f"PostgreSQL {pg.version} at {pg.url}, moto S3 on {moto.port} (stores {R['moto_capacity']['rps']:.0f} new objects/s alone)")
+        pg_s3 = [] if scale is None else ["tollgate-pg-s3"]
 
         chat = "/v1/chat/completions"
         fixed_targets = {
@@ -499,12 +638,24 @@ def main():
         hwm = {}
 
         def target(name):
-            """(port, path, Tollgate or None); every Tollgate scenario gets a fresh instance."""
+            """(port, path, Tollgate or None); every Tollgate scenario gets a fresh instance (and
+            on PostgreSQL a fresh schema)."""
             if not name.startswith("tollgate"):
                 return fixed_targets[name] + (None,)
-            tg = Tollgate(scratch, fake.port, sink, webhook=name != "tollgate-no-webhook")
+            if name.startswith("tollgate-pg"):
+                storage, extra = scale.config(s3=name == "tollgate-pg-s3")
+                # a batch of 500 is written once all its bodies are in moto, which stores a few hundred a second
+                opts = dict(storage=storage, extra=extra, still_s=5, settle_timeout_s=120)
+            else:
+                opts = {}
+            tg = Tollgate(scratch, fake.port, sink, webhook=name != "tollgate-no-webhook", **opts)
             procs.append(tg.proc)
             return tg.port, tollgate_path, tg
+
+        def backend_cpu():
+            """CPU seconds so far of PostgreSQL (all its processes) and moto: work the PG+S3
+            instance hands off, which its own CPU figure does not show."""
+            return scale.postgres.cpu_seconds() + scale.moto.cpu_seconds()
 
         def retire(tg, scenario):
             hwm[scenario] = tg.proc.status_kb("VmHWM")
@@ -514,7 +665,8 @@ def main():
 
         # --- saturation
         sat = {}
-        for name in ["direct", "nginx", "litellm", "tollgate", "tollgate-no-webhook"]:
+        # tollgate-pg (bodies in PostgreSQL) is a diagnostic: what of the PG+S3 figure is moto's
+        for name in ["direct", "nginx", "litellm", "tollgate", "tollgate-no-webhook"] + pg_s3 + (["tollgate-pg"] if pg_s3 else []):
             port, path, tg = target(name)
             url = f"http://127.0.0.1:{port}{path}"
             warm = wrk(url, cfg["warm_s"], scratch)
@@ -526,6 +678,10 @@ def main():
                 r["tollgate_recorded"] = tg.recorded_settled(r["answered_incl_warmup"])
                 r["tollgate_dropped"] = tg.metric("tollgate_records_dropped_total")
                 r["webhook_delivered_during"] = sink_stats()["valid"]
+                if name == "tollgate-pg-s3":
+                    r["tollgate_upload_failures"] = tg.metric("tollgate_body_upload_failures_total")
+                    R["scale_out_backends_hwm_kb"] = {"postgres_all_processes": scale.postgres.status_kb("VmHWM"),
+                                                      "moto": scale.moto.status_kb("VmHWM")}
                 retire(tg, "saturation" if name == "tollgate" else name)
         note_peak("direct", fake); note_peak("nginx", nginx); note_peak("litellm", lite)
         R["saturation"] = {k: {kk: vv for kk, vv in v.items() if kk != "raw"} for k, v in sat.items()}
@@ -536,17 +692,23 @@ def main():
         rate = max(50, rate // 50 * 50)
         lite_rate = max(10, min(rate, int(0.5 * sat["litellm"]["rps"])) // 10 * 10)
         fixed = {}
-        for name in ["direct", "nginx", "litellm", "tollgate"]:
+        for name in ["direct", "nginx", "litellm", "tollgate"] + pg_s3:
             port, path, tg = target(name)
             server = tg.proc if tg else servers[name]
             cpu0 = server.cpu_seconds()
+            backend0 = backend_cpu() if name == "tollgate-pg-s3" else 0
             r = h2load(f"http://127.0.0.1:{port}{path}", lite_rate if name == "litellm" else rate, cfg["fixed_s"], scratch, name)
+            if name == "tollgate-pg-s3":
+                # its recorder's S3 and PostgreSQL work can trail the load: count the CPU once it is done
+                r["recorded"] = tg.recorded_settled(r["ok"])
+                r["dropped"] = tg.metric("tollgate_records_dropped_total")
+                r["backend_cpu_us_per_request"] = (backend_cpu() - backend0) / max(1, r["ok"]) * 1e6
             r["cpu_us_per_request"] = (server.cpu_seconds() - cpu0) / max(1, r["ok"]) * 1e6
             r.pop("ends", None)
             fixed[name] = r
             log(f"fixed {name} @ {r['rate']}/s: achieved {r.get('achieved', 0):.0f}/s p50 {r['p50']} ms p99 {r['p99']} ms ok {r['ok']}/{r['sent']}")
             if tg:
-                retire(tg, "fixed")
+                retire(tg, "fixed" if name == "tollgate" else f"fixed {name}")
         if lite_rate != rate:
             r = h2load(f"http://127.0.0.1:{fake.port}{chat}", lite_rate, cfg["fixed_s"], scratch, "direct-lite")
             r.pop("ends", None)
@@ -557,42 +719,49 @@ def main():
 
         # --- streaming
         st = {}
-        for name in ["direct", "nginx", "litellm", "tollgate"]:
+        for name in ["direct", "nginx", "litellm", "tollgate"] + pg_s3:
             port, path, tg = target(name)
             st[name] = streams(port, path, cfg["streams"])
             log(f"stream {name}: ttfb p50 {st[name]['ttfb_p50']:.2f} ms total p50 {st[name]['total_p50']:.2f} ms ok {st[name]['ok']} errors {st[name]['errors']}")
             if tg:
-                retire(tg, "streaming")
+                retire(tg, "streaming" if name == "tollgate" else f"streaming {name}")
         R["streaming"] = st
 
-        # --- webhooks at a fixed rate through Tollgate
-        _, _, tg = target("tollgate")
-        r = h2load(f"{tg.base}{tollgate_path}", args.webhook_rate, cfg["webhook_s"], scratch, "webhooks")
-        load_end = max(r.pop("ends")) if r["ok"] else time.time()
-        sent = r["ok"]
-        deadline = time.time() + cfg["drain_s"]
-        last, last_change = -1, time.time()
-        while time.time() < deadline:
+        # --- webhooks at a fixed rate through each Tollgate
+        def webhooks(name):
+            _, _, tg = target(name)
+            r = h2load(f"{tg.base}{tollgate_path}", args.webhook_rate, cfg["webhook_s"], scratch,
+                       "webhooks" if name == "tollgate" else f"webhooks-{name}")
+            load_end = max(r.pop("ends")) if r["ok"] else time.time()
+            sent = r["ok"]
+            # behind moto, deliveries trail the load by far more; the stall check below still ends a stuck drain
+            deadline = time.time() + cfg["drain_s"] * (4 if name == "tollgate-pg-s3" else 1)
+            last, last_change = -1, time.time()
+            while time.time() < deadline:
+                s = sink_stats()
+                if s["unique"] >= sent:
+                    break
+                if s["unique"] != last:
+                    last, last_change = s["unique"], time.time()
+                elif time.time() - last_change > 15:
+                    break
+                time.sleep(0.5)
+            time.sleep(1)
             s = sink_stats()
-            if s["unique"] >= sent:
-                break
-            if s["unique"] != last:
-                last, last_change = s["unique"], time.time()
-            elif time.time() - last_change > 15:
-                break
-            time.sleep(0.5)
-        time.sleep(1)
-        s = sink_stats()
-        wh = {"rate": r["rate"], "sent": sent, "requests_sent": r["sent"], "recorded": tg.recorded_settled(sent),
-              "delivered": s["unique"], "bad_signature": s["bad_signature"], "duplicates": s["duplicates"],
-              "unparsed": s["unparsed"], "delay_p50_ms": s["delay_p50_ms"], "delay_p99_ms": s["delay_p99_ms"],
-              "delay_max_ms": s["delay_max_ms"], "dropped": tg.metric("tollgate_records_dropped_total"),
-              "drain_after_load_s": (s["last_arrival"] - load_end) if s["last_arrival"] else None,
-              "deliveries_per_s": (s["valid"] / s["span_s"]) if s["span_s"] else None,
-              "call_p50": r["p50"], "call_p99": r["p99"]}
-        R["webhooks"] = wh
-        log(f"webhooks: {wh}")
-        retire(tg, "webhooks")
+            wh = {"rate": r["rate"], "sent": sent, "requests_sent": r["sent"], "recorded": tg.recorded_settled(sent),
+                  "delivered": s["unique"], "bad_signature": s["bad_signature"], "duplicates": s["duplicates"],
+                  "unparsed": s["unparsed"], "delay_p50_ms": s["delay_p50_ms"], "delay_p99_ms": s["delay_p99_ms"],
+                  "delay_max_ms": s["delay_max_ms"], "dropped": tg.metric("tollgate_records_dropped_total"),
+                  "drain_after_load_s": (s["last_arrival"] - load_end) if s["last_arrival"] else None,
+                  "deliveries_per_s": (s["valid"] / s["span_s"]) if s["span_s"] else None,
+                  "call_p50": r["p50"], "call_p99": r["p99"]}
+            log(f"webhooks {name}: {wh}")
+            retire(tg, "webhooks" if name == "tollgate" else f"webhooks {name}")
+            return wh
+
+        R["webhooks"] = webhooks("tollgate")
+        if pg_s3:
+            R["webhooks_pg_s3"] = webhooks("tollgate-pg-s3")
 
         # --- soak: Tollgate's RSS under a steady load
         _, _, tg = target("tollgate")
@@ -617,6 +786,8 @@ def main():
 
         note_peak("direct", fake); note_peak("nginx", nginx); note_peak("litellm", lite)
         peak["tollgate"] = hwm["saturation"]
+        if pg_s3:
+            peak["tollgate-pg-s3"] = hwm["tollgate-pg-s3"]
         R["peak_rss_kb"] = peak
         R["tollgate_hwm_kb_by_scenario"] = hwm
     finally:
@@ -671,23 +842,43 @@ def ratio(a, b):
 
 def render(R):
     sat, fx, st, wh, pk = R["saturation"], R["fixed"], R["streaming"], R["webhooks"], R["peak_rss_kb"]
-    order = ["direct", "nginx", "tollgate", "litellm"]
+    scale = "tollgate-pg-s3" in sat
+    order = ["direct", "nginx", "tollgate"] + (["tollgate-pg-s3"] if scale else []) + ["litellm"]
+    tollgates = [n for n in order if n.startswith("tollgate")]
+    whs = {"tollgate": wh, "tollgate-pg-s3": R.get("webhooks_pg_s3")}
     rows = []
 
     def row(label, cells, note=""):
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {note} |")
 
+    def only(cells, blank=""):
+        """Cells for a figure only some targets have, the others blank."""
+        return [cells.get(n, blank) for n in order]
+
     row("saturation req/s (64 conn)", [f0(sat[n]["rps"]) + ratio(sat[n]["rps"], sat["nginx"]["rps"]) for n in order],
         "× = of nginx")
     row("saturation p50 / p99 ms", [f"{f2(sat[n]['p50'])} / {f2(sat[n]['p99'])}" for n in order])
-    tl = sat["tollgate"]["rps"] / sat["litellm"]["rps"] if sat["litellm"]["rps"] else None
-    row("Tollgate saturation: answered / recorded / dropped", ["", "", f"{sat['tollgate']['answered_incl_warmup']:,} / {sat['tollgate'].get('tollgate_recorded', 0):,} / {sat['tollgate'].get('tollgate_dropped', 0):,.0f}", ""],
+    row("Tollgate saturation: answered / recorded / dropped",
+        only({n: f"{sat[n]['answered_incl_warmup']:,} / {sat[n].get('tollgate_recorded', 0):,} / {sat[n].get('tollgate_dropped', 0):,.0f}" for n in tollgates}),
         "incl. warm-up; dropped = tollgate_records_dropped_total")
+    if scale:
+        row("S3 body uploads failed (kept in PostgreSQL)", only({"tollgate-pg-s3": f0(sat["tollgate-pg-s3"].get("tollgate_upload_failures"))}),
+            "tollgate_body_upload_failures_total, saturation")
+    pgdb = sat.get("tollgate-pg")
+    if pgdb:
+        row("PG+S3 with bodies in PostgreSQL (diagnostic)",
+            only({"tollgate-pg-s3": f"{f0(pgdb['rps'])}{ratio(pgdb['rps'], sat['nginx']['rps'])}, p50 {f2(pgdb['p50'])} ms, "
+                                    f"{pgdb['answered_incl_warmup']:,} / {pgdb.get('tollgate_recorded', 0):,} / {pgdb.get('tollgate_dropped', 0):,.0f}"}),
+            "saturation, no S3: what of the column is moto's")
     nw = sat.get("tollgate-no-webhook")
     if nw:
-        row("Tollgate without the webhook (diagnostic)", ["", "", f"{f0(nw['rps'])}{ratio(nw['rps'], sat['nginx']['rps'])}, p50 {f2(nw['p50'])} ms", ""],
+        row("Tollgate without the webhook (diagnostic)", only({"tollgate": f"{f0(nw['rps'])}{ratio(nw['rps'], sat['nginx']['rps'])}, p50 {f2(nw['p50'])} ms"}),
             "same, webhook deleted: what deliveries cost")
-    row("Tollgate ÷ LiteLLM saturation", ["", "", f"{tl:.1f}×" if tl else "—", "1×"])
+
+    def over_litellm(n):
+        return f"{sat[n]['rps'] / sat['litellm']['rps']:.1f}×" if sat["litellm"]["rps"] else "—"
+
+    row("Tollgate ÷ LiteLLM saturation", only(dict({n: over_litellm(n) for n in tollgates}, litellm="1×")))
 
     def fixed_base(n):
         return fx.get("direct@litellm_rate", fx["direct"]) if n == "litellm" else fx["direct"]
@@ -702,8 +893,14 @@ def render(R):
     row("fixed rate added p50 / p99 ms", ["0 / 0" if n == "direct" else f"{f2(added(n, 'p50'))} / {f2(added(n, 'p99'))}"
                                           for n in order], "vs direct at the same rate")
     row("fixed rate p50 ÷ direct", [f"{fx[n]['p50'] / fixed_base(n)['p50']:.2f}×" if fx[n]["p50"] and fixed_base(n)["p50"] else "—" for n in order])
-    row("fixed rate server CPU µs / request", [f0(fx[n].get("cpu_us_per_request")) + ratio(fx[n].get("cpu_us_per_request"), fx["nginx"].get("cpu_us_per_request")) for n in order],
-        "× = of nginx; the server's own processes only")
+    def cpu(n):
+        us = fx[n].get("cpu_us_per_request")
+        backends = fx[n].get("backend_cpu_us_per_request")
+        return f0(us) + ratio(us, fx["nginx"].get("cpu_us_per_request")) + ("" if backends is None else f" + {f0(backends)} PG/moto")
+
+    row("fixed rate server CPU µs / request", [cpu(n) for n in order],
+        "× = of nginx; the server's own processes only" +
+        ("; PG+S3: until its recorder caught up, plus PostgreSQL's and moto's" if scale else ""))
     row("stream TTFB p50 / p99 ms", [f"{f2(st[n]['ttfb_p50'])} / {f2(st[n]['ttfb_p99'])}" for n in order],
         f"{STREAM_CHUNKS} chunks, first after {STREAM_TTFC_MS} ms, {STREAM_GAP_MS} ms apart")
     row("stream TTFB added p50 ms", ["0" if n == "direct" else f2(st[n]["ttfb_p50"] - st["direct"]["ttfb_p50"]) for n in order])
@@ -711,25 +908,34 @@ def render(R):
     row("stream total added p50 ms", ["0" if n == "direct" else f2(st[n]["total_p50"] - st["direct"]["total_p50"]) +
                                       ratio(st[n]["total_p50"], st["direct"]["total_p50"]) for n in order])
     row("stream errors", [f"{st[n]['errors']} / {st[n]['ok'] + st[n]['errors']}" for n in order])
-    row(f"webhooks @ {f0(wh['rate'])} req/s: deliveries/s", ["—", "—", f0(wh["deliveries_per_s"]) + ratio(wh["deliveries_per_s"], wh["rate"]), "—"],
+    hooked = {n: whs[n] for n in tollgates if whs.get(n)}
+    row(f"webhooks @ {f0(wh['rate'])} req/s: deliveries/s", only({n: f0(w["deliveries_per_s"]) + ratio(w["deliveries_per_s"], w["rate"]) for n, w in hooked.items()}, "—"),
         f"× = of the request rate; the sink alone verifies {R['sink_capacity']['rps']:,.0f}/s")
-    row("webhook delay p50 / p99 / max ms", ["—", "—", f"{f2(wh['delay_p50_ms'])} / {f2(wh['delay_p99_ms'])} / {f2(wh['delay_max_ms'])}", "—"],
+    row("webhook delay p50 / p99 / max ms", only({n: f"{f2(w['delay_p50_ms'])} / {f2(w['delay_p99_ms'])} / {f2(w['delay_max_ms'])}" for n, w in hooked.items()}, "—"),
         "response end → sink arrival")
-    row("webhook sent / recorded / delivered", ["—", "—", f"{wh['sent']:,} / {wh['recorded']:,} / {wh['delivered']:,}", "—"],
-        f"bad signatures {wh['bad_signature']}, duplicates {wh['duplicates']}")
+    row("webhook sent / recorded / delivered", only({n: f"{w['sent']:,} / {w['recorded']:,} / {w['delivered']:,}" for n, w in hooked.items()}, "—"),
+        ", ".join(f"{'PG+S3: ' if n != 'tollgate' else ''}bad signatures {w['bad_signature']}, duplicates {w['duplicates']}" for n, w in hooked.items()))
     row("peak RSS MB (VmHWM) under saturation", [f"{pk.get(n, 0) / 1024:.0f}" + ratio(pk.get(n), pk.get("nginx")) for n in order],
-        "× = of nginx; nginx and LiteLLM: all processes")
+        "× = of nginx; nginx and LiteLLM: all processes" + ("; PG+S3: Tollgate's process only" if scale else ""))
     soak = R["soak"]["rss_kb"]
     if soak:
         first = next((kb for t, kb in soak if t >= min(30, R["soak"]["seconds"] / 3)), soak[0][1])
         row(f"Tollgate RSS MB over {R['soak']['seconds']} s soak @ {f0(R['soak']['rate'])} req/s",
-            ["", "", f"{first / 1024:.0f} → {soak[-1][1] / 1024:.0f}, max {max(kb for _, kb in soak) / 1024:.0f}" + ratio(soak[-1][1], first), ""],
+            only({"tollgate": f"{first / 1024:.0f} → {soak[-1][1] / 1024:.0f}, max {max(kb for _, kb in soak) / 1024:.0f}" + ratio(soak[-1][1], first)}),
             "after warm-up → end")
-    head = "| figure | direct | nginx | Tollgate | LiteLLM | |\n|---|---|---|---|---|---|\n"
+    names = {"direct": "direct", "nginx": "nginx", "tollgate": "Tollgate", "tollgate-pg-s3": "Tollgate PG+S3", "litellm": "LiteLLM"}
+    head = "| figure | " + " | ".join(names[n] for n in order) + " | |\n|---" + "|---" * len(order) + "|---|\n"
     m = R["machine"]
     intro = (f"{R['mode']} run, {m['date']}, commit {m['commit']}, {m['nproc']} × {m['cpu']}, "
              f"load before {' '.join(m['load_before'])}, {R['elapsed_s']} s\n\n")
-    return intro + head + "\n".join(rows) + "\n"
+    outro = ""
+    if scale:  # what the column runs on, and the one figure that can bound it that the table does not show
+        v = R.get("scale_out_versions", {})
+        outro = (f"\nTollgate PG+S3: records in PostgreSQL {v.get('postgres', '?')} (scripts/postgres: 127.0.0.1, fsync off, "
+                 f"a fresh schema per scenario), bodies in moto {v.get('moto', '?')}'s S3 server (Python, authentication off). "
+                 f"moto alone stores {R['moto_capacity']['rps']:,.0f} new 1.2 KB objects/s over 16 connections "
+                 f"(the uploads Tollgate keeps in flight), so it may bound this column.\n")
+    return intro + head + "\n".join(rows) + "\n" + outro
 
 
 if __name__ == "__main__":
