@@ -14,25 +14,54 @@ public final class GatewayMetrics: Sendable {
         unpricedCounter = registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "unpriced_requests", unitName: "total", helpText: "Calls with usage but no price for their model (cost null)"))
     }
 
-    func recorded(_ record: RequestRecord, unpriced: Bool) {
-        let model = record.model ?? "unknown"
-        let labels = [("provider", record.provider), ("model", model), ("status", String(record.status))]
-        registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "requests", unitName: "total", helpText: "Recorded calls"), labels: labels).increment()
-        registry.makeValueHistogram(descriptor: .init(namespace: "tollgate", metricName: "request_latency", unitName: "milliseconds", helpText: "Request received to last byte sent"), labels: [("provider", record.provider)], buckets: latencyBuckets).record(record.latencyMs)
-        if let ttft = record.timeToFirstTokenMs {
-            registry.makeValueHistogram(descriptor: .init(namespace: "tollgate", metricName: "time_to_first_token", unitName: "milliseconds", helpText: "Request received to first upstream body byte of a stream"), labels: [("provider", record.provider)], buckets: latencyBuckets).record(ttft)
+    /// Counts a written batch: one registry look-up per label set in the batch, not per call.
+    func recorded(_ batch: [(record: RequestRecord, unpriced: Bool)]) {
+        var requests: [[String]: Int64] = [:]
+        var latencies: [String: [Double]] = [:]
+        var firstTokens: [String: [Double]] = [:]
+        var tokens: [[String]: Int64] = [:]
+        var costs: [[String]: Double] = [:]
+        var failures: [[String]: Int64] = [:]
+        var unpriced: Int64 = 0
+        for (record, isUnpriced) in batch {
+            let model = record.model ?? "unknown"
+            requests[[record.provider, model, String(record.status)], default: 0] += 1
+            latencies[record.provider, default: []].append(record.latencyMs)
+            if let ttft = record.timeToFirstTokenMs { firstTokens[record.provider, default: []].append(ttft) }
+            if let usage = record.usage {
+                tokens[[record.provider, model, "prompt"], default: 0] += Int64(usage.inputTokens)
+                tokens[[record.provider, model, "completion"], default: 0] += Int64(usage.outputTokens)
+            }
+            if let cost = record.costUSD { costs[[record.provider, model], default: 0] += cost }
+            if isUnpriced { unpriced += 1 }
+            if let error = record.error, let kind = error.split(separator: ":").first {
+                failures[[record.provider, String(kind)], default: 0] += 1
+            }
         }
-        if let usage = record.usage {
-            let tokens = registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "tokens", unitName: "total", helpText: "Tokens by kind"), labels: [("provider", record.provider), ("model", model), ("kind", "prompt")])
-            tokens.increment(by: Int64(usage.inputTokens))
-            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "tokens", unitName: "total", helpText: "Tokens by kind"), labels: [("provider", record.provider), ("model", model), ("kind", "completion")]).increment(by: Int64(usage.outputTokens))
+        for (key, count) in requests {
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "requests", unitName: "total", helpText: "Recorded calls"),
+                                 labels: [("provider", key[0]), ("model", key[1]), ("status", key[2])]).increment(by: count)
         }
-        if let cost = record.costUSD {
-            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "cost", unitName: "usd_total", helpText: "Cost of priced calls in USD"), labels: [("provider", record.provider), ("model", model)]).increment(by: cost)
+        for (provider, values) in latencies {
+            let histogram = registry.makeValueHistogram(descriptor: .init(namespace: "tollgate", metricName: "request_latency", unitName: "milliseconds", helpText: "Request received to last byte sent"), labels: [("provider", provider)], buckets: latencyBuckets)
+            for value in values { histogram.record(value) }
         }
-        if unpriced { unpricedCounter.increment() }
-        if let error = record.error, let kind = error.split(separator: ":").first {
-            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "request_failures", unitName: "total", helpText: "Calls that did not complete normally"), labels: [("provider", record.provider), ("kind", String(kind))]).increment()
+        for (provider, values) in firstTokens {
+            let histogram = registry.makeValueHistogram(descriptor: .init(namespace: "tollgate", metricName: "time_to_first_token", unitName: "milliseconds", helpText: "Request received to first upstream body byte of a stream"), labels: [("provider", provider)], buckets: latencyBuckets)
+            for value in values { histogram.record(value) }
+        }
+        for (key, count) in tokens {
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "tokens", unitName: "total", helpText: "Tokens by kind"),
+                                 labels: [("provider", key[0]), ("model", key[1]), ("kind", key[2])]).increment(by: count)
+        }
+        for (key, cost) in costs {
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "cost", unitName: "usd_total", helpText: "Cost of priced calls in USD"),
+                                 labels: [("provider", key[0]), ("model", key[1])]).increment(by: cost)
+        }
+        if unpriced > 0 { unpricedCounter.increment(by: unpriced) }
+        for (key, count) in failures {
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "request_failures", unitName: "total", helpText: "Calls that did not complete normally"),
+                                 labels: [("provider", key[0]), ("kind", key[1])]).increment(by: count)
         }
     }
 

@@ -142,9 +142,7 @@ struct RecordWriter: Service {
         fresh?.add(handed)
         let total = batch.reduce(0) { $0 + $1.deliveries.count }
         if total > 0 { onDeliveries(total > handed.count) }
-        for item in built {
-            metrics.recorded(item.record, unpriced: item.unpriced)
-        }
+        metrics.recorded(built.map { ($0.record, $0.unpriced) })
         metrics.queueDepth(queue.depth)
     }
 }
