@@ -73,6 +73,10 @@ public final class GatewayMetrics: Sendable {
         registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "body_upload_failures", unitName: "total", helpText: "Bodies that could not be put in S3 and were kept in the database"), labels: []).increment()
     }
 
+    func bodyUploadsSkipped(_ count: Int) {
+        registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "body_uploads_skipped", unitName: "total", helpText: "Bodies kept in the database because S3 was behind (record queue half full)"), labels: []).increment(by: Int64(count))
+    }
+
     func queueDepth(_ depth: Int) {
         queueDepthGauge.set(Int64(depth))
     }

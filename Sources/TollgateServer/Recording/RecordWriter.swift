@@ -120,7 +120,15 @@ struct RecordWriter: Service {
     func write(_ exchanges: [Exchange]) async {
         let built = exchanges.map { builder.build($0) }
         var batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies, deliveries: webhooks.deliveries(for: $0.record)) }
-        if let s3 { await upload(&batch, to: s3) }
+        if let s3 {
+            // S3 slower than the traffic must not cost records: with the queue half full, a
+            // batch keeps its bodies in the database (served the same way) and is counted.
+            if queue.depth * 2 < queue.capacity {
+                await upload(&batch, to: s3)
+            } else {
+                metrics.bodyUploadsSkipped(batch.count)
+            }
+        }
         let handed = handOver(&batch)
         var attempt = 0
         while true {

@@ -36,6 +36,8 @@ final class FakeServer: Sendable {
             let router = Router()
             router.on("**", method: .post) { request, _ in try await respond(request) }
             router.on("**", method: .get) { request, _ in try await respond(request) }
+            router.on("**", method: .put) { request, _ in try await respond(request) }
+            router.on("**", method: .head) { request, _ in try await respond(request) }
             @Sendable func respond(_ request: Request) async throws -> Response {
                 var request = request
                 let body = readBody ? Array(try await request.collectBody(upTo: 64 << 20).readableBytesView) : []
