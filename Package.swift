@@ -65,6 +65,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The benchmarks' floor: Hummingbird + AsyncHTTPClient forwarding, recording nothing
+        // (benchmarks/run measures it beside Tollgate). Here so it reuses the same built packages.
+        .executableTarget(
+            name: "PassThrough",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "benchmarks/PassThrough",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         .testTarget(
             name: "TollgateCoreTests",
             dependencies: ["TollgateCore"],

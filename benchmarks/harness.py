@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FAKE_BIN = os.path.join(HERE, "FakeProvider/.build/release/FakeProvider")
+PASS_BIN = os.path.join(REPO, ".build/release/PassThrough")
 TOLLGATE_BIN = os.environ.get("TOLLGATE_BIN", os.path.join(REPO, ".build/release/tollgate"))
 LITELLM_BIN = os.path.join(HERE, ".venv/bin/litellm")
 MOTO_BIN = os.path.join(HERE, ".venv/bin/moto_server")
@@ -174,6 +175,14 @@ def start_fake(scratch):
     return p
 
 
+def start_passthrough(scratch, upstream):
+    """Hummingbird 2 + AsyncHTTPClient forwarding to the fake provider, recording nothing: the
+    floor under Tollgate's own work (benchmarks/PassThrough)."""
+    p = Proc("passthrough", [PASS_BIN, str(upstream)], scratch)
+    p.port = int(p.wait_for(r"listening on (\d+)").group(1))
+    return p
+
+
 def start_sink(scratch):
     p = Proc("webhook-sink", [sys.executable, os.path.join(HERE, "webhook_sink.py")], scratch)
     p.port = int(p.wait_for(r"listening on (\d+)").group(1))
@@ -194,6 +203,9 @@ error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
+    # nginx closes a client connection after 1,000 requests by default; h2load does not reconnect,
+    # so a 20 s fixed-rate run over 32 connections stalled at 32,032 requests.
+    keepalive_requests 10000000;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     upstream fake {{ server 127.0.0.1:{upstream}; keepalive 128; }}
@@ -613,6 +625,9 @@ def main():
         lite_thread = threading.Thread(target=lambda: lite_box.update(p=start_litellm(scratch, fake.port)))
         lite_thread.start()
         nginx = start_nginx(scratch, fake.port); procs.append(nginx)
+        passthrough = start_passthrough(scratch, fake.port) if os.path.exists(PASS_BIN) else None
+        if passthrough:
+            procs.append(passthrough)
         lite_thread.join()
         if "p" not in lite_box:
             raise RuntimeError("LiteLLM did not start")
@@ -632,9 +647,11 @@ def main():
         fixed_targets = {
             "direct": (fake.port, chat), "nginx": (nginx.port, chat), "litellm": (lite.port, chat),
         }
+        if passthrough:
+            fixed_targets["passthrough"] = (passthrough.port, chat)
         tollgate_path = "/openai/v1/chat/completions"
 
-        servers = {"direct": fake, "nginx": nginx, "litellm": lite}
+        servers = {"direct": fake, "nginx": nginx, "litellm": lite, "passthrough": passthrough}
         hwm = {}
 
         def target(name):
@@ -666,11 +683,16 @@ def main():
         # --- saturation
         sat = {}
         # tollgate-pg (bodies in PostgreSQL) is a diagnostic: what of the PG+S3 figure is moto's
-        for name in ["direct", "nginx", "litellm", "tollgate", "tollgate-no-webhook"] + pg_s3 + (["tollgate-pg"] if pg_s3 else []):
+        # passthrough (Hummingbird + AsyncHTTPClient, nothing recorded) is a diagnostic: the floor
+        for name in (["direct", "nginx", "litellm"] + (["passthrough"] if passthrough else []) + ["tollgate", "tollgate-no-webhook"]
+                     + pg_s3 + (["tollgate-pg"] if pg_s3 else [])):
             port, path, tg = target(name)
             url = f"http://127.0.0.1:{port}{path}"
             warm = wrk(url, cfg["warm_s"], scratch)
+            server = tg.proc if tg else servers[name]
+            cpu0 = server.cpu_seconds()
             r = wrk(url, cfg["sat_s"], scratch)
+            r["cpu_us_per_request"] = (server.cpu_seconds() - cpu0) / max(1, r["requests"]) * 1e6
             r["answered_incl_warmup"] = warm["requests"] + r["requests"]
             sat[name] = r
             log(f"saturation {name}: {r['rps']:.0f} req/s p50 {r['p50']} ms p99 {r['p99']} ms non2xx {r['non2xx']} {r['socket_errors']}")
@@ -870,6 +892,16 @@ def render(R):
             only({"tollgate-pg-s3": f"{f0(pgdb['rps'])}{ratio(pgdb['rps'], sat['nginx']['rps'])}, p50 {f2(pgdb['p50'])} ms, "
                                     f"{pgdb['answered_incl_warmup']:,} / {pgdb.get('tollgate_recorded', 0):,} / {pgdb.get('tollgate_dropped', 0):,.0f}"}),
             "saturation, no S3: what of the column is moto's")
+    pt = sat.get("passthrough")
+    if pt:
+        row("Hummingbird + AsyncHTTPClient pass-through, nothing recorded (diagnostic)",
+            only({"tollgate": f"{f0(pt['rps'])}{ratio(pt['rps'], sat['nginx']['rps'])}, p50 {f2(pt['p50'])} ms"}),
+            "Tollgate's framework floor (benchmarks/PassThrough)")
+        row("saturation server CPU µs / request", only(dict(
+            {n: f0(sat[n].get("cpu_us_per_request")) + ratio(sat[n].get("cpu_us_per_request"), sat["nginx"].get("cpu_us_per_request")) for n in order},
+            tollgate=f0(sat["tollgate"].get("cpu_us_per_request")) + ratio(sat["tollgate"].get("cpu_us_per_request"), sat["nginx"].get("cpu_us_per_request"))
+            + f"; pass-through {f0(pt.get('cpu_us_per_request'))}" + ratio(pt.get("cpu_us_per_request"), sat["nginx"].get("cpu_us_per_request")))),
+            "× = of nginx; during the 64-connection run; deliveries left pending then are not in it")
     nw = sat.get("tollgate-no-webhook")
     if nw:
         row("Tollgate without the webhook (diagnostic)", only({"tollgate": f"{f0(nw['rps'])}{ratio(nw['rps'], sat['nginx']['rps'])}, p50 {f2(nw['p50'])} ms"}),
