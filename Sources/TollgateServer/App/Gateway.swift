@@ -119,7 +119,8 @@ public enum Gateway {
             sender: WebhookSender(policy: destinations, timeout: timeout, maxConnectionsPerHost: config.webhookMaxPerDestination),
             links: links,
             policy: config.webhookRetryScheduleSeconds.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhookRetryScheduleSeconds.map { .milliseconds(Int64($0 * 1000)) }),
-            settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store), metrics: WebhookMetrics(registry: metrics.registry), logger: logger
+            settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store),
+            recorderBehind: { queue.depth * 2 > queue.capacity }, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )
         let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
 

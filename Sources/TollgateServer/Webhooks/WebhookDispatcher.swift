@@ -52,6 +52,10 @@ struct WebhookDispatcher: Service {
     let registry: WebhookRegistry
     let fresh: FreshDeliveries
     let completions: CompletionLog
+    /// True while the recorder is behind (its queue more than half full): deliveries waiting in
+    /// the store then wait a little longer, and the CPU they would take (reading records and
+    /// bodies back) goes to recording, so overload costs delivery delay before it costs records.
+    let recorderBehind: @Sendable () -> Bool
     let metrics: WebhookMetrics
     let logger: Logger
 
@@ -111,7 +115,7 @@ struct WebhookDispatcher: Service {
 
                 // Then the store, when something there can be due.
                 let slots = free()
-                if slots > 0, checkStore || ContinuousClock.now >= nextStoreCheck {
+                if slots > 0, checkStore || ContinuousClock.now >= nextStoreCheck, !recorderBehind() {
                     checkStore = false
                     let now = Date()
                     let lease = now.addingTimeInterval(Self.seconds(settings.lease))
