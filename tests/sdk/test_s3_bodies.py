@@ -102,7 +102,7 @@ def test_bodies_are_signed_into_s3_and_the_object_holds_request_and_response(pro
 
 
 def test_request_response_url_is_the_presigned_url_botocore_makes_and_serves_the_bodies(provider):
-    moto = Moto(auth=False)  # moto's auth mode cannot check presigned URLs, so the signature is compared with botocore's
+    moto = Moto(auth=False)  # moto cannot check presigned URLs: the signature is compared with botocore's (LocalStack checks them: test_s3_presigned.py)
     gateway = s3_gateway(provider, moto, ttl=600)
     try:
         rid, record = call(gateway, "presign me")
