@@ -114,9 +114,12 @@ def test_request_response_url_is_the_presigned_url_botocore_makes_and_serves_the
         when = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")
         request = AWSRequest(method="GET", url=f"{moto.url}/{BUCKET}/bodies/{rid}.json")
         signer = botocore.auth.S3SigV4QueryAuth(botocore.credentials.Credentials(moto.key_id, moto.secret), "s3", "us-east-1", expires=600)
-        with mock.patch("botocore.auth.datetime") as clock:
-            clock.datetime.utcnow.return_value = when
-            clock.datetime.now.return_value = when.replace(tzinfo=datetime.timezone.utc)
+        # botocore reads its clock through get_current_datetime; older releases call datetime directly
+        if hasattr(botocore.auth, "get_current_datetime"):
+            clock = mock.patch("botocore.auth.get_current_datetime", return_value=when)
+        else:
+            clock = mock.patch("botocore.auth.datetime", **{"datetime.utcnow.return_value": when})
+        with clock:
             signer.add_auth(request)
         theirs = dict(httpx.URL(request.url).params)
         ours = dict(httpx.URL(url).params)

@@ -112,7 +112,13 @@ extension PostgresRecordStore: RecordStore {
                 on: PostgresClient.defaultEventLoopGroup.any(), configuration: probe, id: 0, logger: logger
             ).get()
             try? await connection.close()
-            try await run("CREATE SCHEMA IF NOT EXISTS \(schema)")
+            // CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent one (two instances
+            // starting on a new schema: a duplicate-key error), so it runs under the lock too.
+            let (schema, logger) = (self.schema, self.logger)
+            try await transaction { connection in
+                try await connection.run("SELECT pg_advisory_xact_lock(727245)", logger: logger)
+                try await connection.run("CREATE SCHEMA IF NOT EXISTS \(schema)", logger: logger)
+            }
         } catch {
             throw ConfigError("cannot use PostgreSQL at \(location): \(Self.describe(error)); check storage.postgres.url and that the server is running")
         }
