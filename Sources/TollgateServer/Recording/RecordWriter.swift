@@ -96,7 +96,7 @@ struct RecordWriter: Service {
     func handOver(_ batch: inout [StoredExchange]) -> [FreshDeliveries.Item] {
         guard let fresh else { return [] }
         let now = Date()
-        let leaseUntil = now.addingTimeInterval(Double(freshLease.components.seconds) + Double(freshLease.components.attoseconds) / 1e18)
+        let leaseUntil = now.addingTimeInterval(WebhookDispatcher.seconds(freshLease))
         var items: [FreshDeliveries.Item] = []
         var bytes = 0
         for index in batch.indices where !batch[index].deliveries.isEmpty {
