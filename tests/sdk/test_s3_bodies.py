@@ -6,7 +6,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import time
 import uuid
 from unittest import mock
@@ -19,6 +18,7 @@ import pytest
 from botocore.awsrequest import AWSRequest
 
 from conftest import Gateway
+from services import Service
 from shared_http import HTTP
 
 MOTO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ".venv", "bin", "moto_server")
@@ -38,15 +38,8 @@ class Moto:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4" if auth else "inf")
-        self.process = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(self.port)], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                httpx.get(self.url + "/moto-api/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        self.service = Service("moto", [MOTO, "-H", "127.0.0.1", "-p", str(self.port)], env=env,
+                               ready=lambda: httpx.get(self.url + "/moto-api/", timeout=1).status_code < 500)
         self.key_id, self.secret = "testing", "testing"
         if auth:
             # The four unauthenticated calls: a user, its key, its policy, the bucket.
@@ -65,8 +58,7 @@ class Moto:
                             aws_access_key_id=self.key_id, aws_secret_access_key=self.secret)
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        self.service.stop()
 
 
 def s3_gateway(provider, moto, bucket=BUCKET, secret=None, ttl=1800):

@@ -5,9 +5,6 @@ expires, and is refused once it has expired or when any part of it is changed.
 scripts/test installs LocalStack in its own virtualenv (it needs Python 3.12 or later) and names
 its Python in TOLLGATE_TEST_LOCALSTACK_PYTHON."""
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import urllib.parse
 
@@ -16,6 +13,7 @@ import httpx
 import pytest
 from botocore.config import Config
 
+from services import Service
 from test_s3_bodies import BUCKET, call, free_port, s3_gateway
 
 LOCALSTACK_PYTHON = os.environ.get("TOLLGATE_TEST_LOCALSTACK_PYTHON")
@@ -29,37 +27,22 @@ class LocalStackS3:
     def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.dir = tempfile.mkdtemp(prefix="tollgate-localstack-")
-        env = dict(os.environ, GATEWAY_LISTEN=f"127.0.0.1:{self.port}", SERVICES="s3", EAGER_SERVICE_LOADING="1",
-                   S3_SKIP_SIGNATURE_VALIDATION="0", DISABLE_EVENTS="1", SKIP_SSL_CERT_DOWNLOAD="1", DNS_ADDRESS="0",
-                   LOCALSTACK_VOLUME_DIR=os.path.join(self.dir, "volume"), FILESYSTEM_ROOT=os.path.join(self.dir, "fs"))
-        self.log = open(os.path.join(self.dir, "log"), "wb")
-        self.process = subprocess.Popen([LOCALSTACK_PYTHON, LAUNCHER], env=env, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while True:
-            try:
-                if httpx.get(self.url + "/_localstack/health", timeout=1).json()["services"].get("s3") in ("available", "running"):
-                    break
-            except (httpx.HTTPError, ValueError, KeyError):
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError("LocalStack did not start: " + open(os.path.join(self.dir, "log")).read()[-2000:])
-            time.sleep(0.25)
+        env = lambda folder: dict(  # noqa: E731
+            os.environ, GATEWAY_LISTEN=f"127.0.0.1:{self.port}", SERVICES="s3", EAGER_SERVICE_LOADING="1",
+            S3_SKIP_SIGNATURE_VALIDATION="0", DISABLE_EVENTS="1", SKIP_SSL_CERT_DOWNLOAD="1", DNS_ADDRESS="0",
+            LOCALSTACK_VOLUME_DIR=os.path.join(folder, "volume"), FILESYSTEM_ROOT=os.path.join(folder, "fs"))
+        self.service = Service("LocalStack", [LOCALSTACK_PYTHON, LAUNCHER], env=env, timeout=120, ready=self.s3_available)
         self.client().create_bucket(Bucket=BUCKET)
 
     def client(self):
         return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id=self.key_id,
                             aws_secret_access_key=self.secret, config=Config(s3={"addressing_style": "path"}))
 
+    def s3_available(self):
+        return httpx.get(self.url + "/_localstack/health", timeout=1).json()["services"].get("s3") in ("available", "running")
+
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.service.stop()
 
 
 @pytest.fixture(scope="module")
