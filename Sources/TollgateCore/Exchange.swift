@@ -18,18 +18,33 @@ public struct Exchange: Sendable {
     public var injectedUsage: Bool
     /// The request body as the client sent it.
     public var requestBody: [UInt8]
-    /// The response body as upstream sent it (before any filtering for the client).
+    /// The response body as upstream sent it (before any filtering for the client), or its
+    /// first bytes when it was larger than the gateway keeps (see ``BodyCapture``).
     public var responseBody: [UInt8]
+    /// The response's last bytes when `responseBody` holds only its start; nil otherwise.
+    public var responseTail: [UInt8]?
+    /// The response body's size as sent, kept or not.
+    public var responseBytes: Int
     /// Request received to last byte sent.
     public var latencyMs: Double
     /// Request received to first upstream body byte; recorded for streams only.
     public var timeToFirstByteMs: Double?
     public var failure: Failure?
 
+    /// Whether only the start and end of the response were kept.
+    public var responseTruncated: Bool { responseTail != nil }
+
+    /// Sets the response from what a ``BodyCapture`` kept.
+    public mutating func setResponse(_ captured: CapturedBody) {
+        responseBody = captured.head
+        responseTail = captured.tail
+        responseBytes = captured.totalBytes
+    }
+
     public init(
         id: UUID, project: String, receivedAt: Date, method: String, path: String, target: UpstreamTarget?,
         tags: GatewayTags, status: Int = 0, stream: Bool = false, injectedUsage: Bool = false,
-        requestBody: [UInt8] = [], responseBody: [UInt8] = [], latencyMs: Double = 0,
+        requestBody: [UInt8] = [], responseBody: [UInt8] = [], responseTail: [UInt8]? = nil, responseBytes: Int? = nil, latencyMs: Double = 0,
         timeToFirstByteMs: Double? = nil, failure: Failure? = nil
     ) {
         self.id = id
@@ -44,6 +59,8 @@ public struct Exchange: Sendable {
         self.injectedUsage = injectedUsage
         self.requestBody = requestBody
         self.responseBody = responseBody
+        self.responseTail = responseTail
+        self.responseBytes = responseBytes ?? responseBody.count + (responseTail?.count ?? 0)
         self.latencyMs = latencyMs
         self.timeToFirstByteMs = timeToFirstByteMs
         self.failure = failure

@@ -20,7 +20,9 @@ public struct RecordBuilder: Sendable {
         let provider = exchange.target?.provider ?? "unknown"
         let facts = RequestFacts.inspect(exchange.requestBody)
         let extracted: ExtractedResponse
-        if exchange.responseBody.isEmpty {
+        if let tail = exchange.responseTail {
+            extracted = UsageExtractor.fromTruncated(head: exchange.responseBody, tail: tail, stream: exchange.stream, format: format)
+        } else if exchange.responseBody.isEmpty {
             extracted = ExtractedResponse()
         } else if exchange.stream {
             extracted = UsageExtractor.fromStream(exchange.responseBody, format: format)
@@ -45,7 +47,8 @@ public struct RecordBuilder: Sendable {
             sessionID: exchange.tags.sessionID, sessionPath: exchange.tags.sessionPath,
             sessionName: exchange.tags.sessionName, usage: extracted.usage, costUSD: cost,
             latencyMs: exchange.latencyMs, timeToFirstTokenMs: exchange.stream ? exchange.timeToFirstByteMs : nil,
-            requestBytes: exchange.requestBody.count, responseBytes: exchange.responseBody.count, error: error
+            requestBytes: exchange.requestBody.count, responseBytes: exchange.responseBytes,
+            responseTruncated: exchange.responseTruncated, error: error
         )
         let bodies = StoredBodies(
             request: exchange.tags.omitRequestBody ? nil : exchange.requestBody,

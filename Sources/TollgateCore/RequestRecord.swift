@@ -21,7 +21,11 @@ public struct RequestRecord: Sendable, Equatable {
     public var latencyMs: Double
     public var timeToFirstTokenMs: Double?
     public var requestBytes: Int
+    /// The response body's size as sent.
     public var responseBytes: Int
+    /// True when the stored response body is only the answer's start (it was larger than
+    /// `bodies.max_kept_bytes`).
+    public var responseTruncated: Bool
     public var error: String?
 
     public init(
@@ -29,7 +33,7 @@ public struct RequestRecord: Sendable, Equatable {
         model: String?, status: Int, stream: Bool, userID: String?, properties: [Property],
         sessionID: String?, sessionPath: String?, sessionName: String?, usage: TokenUsage?,
         costUSD: Double?, latencyMs: Double, timeToFirstTokenMs: Double?, requestBytes: Int,
-        responseBytes: Int, error: String?
+        responseBytes: Int, responseTruncated: Bool = false, error: String?
     ) {
         self.id = id
         self.project = project
@@ -51,6 +55,7 @@ public struct RequestRecord: Sendable, Equatable {
         self.timeToFirstTokenMs = timeToFirstTokenMs
         self.requestBytes = requestBytes
         self.responseBytes = responseBytes
+        self.responseTruncated = responseTruncated
         self.error = error
     }
 }

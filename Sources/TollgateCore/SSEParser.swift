@@ -101,6 +101,32 @@ public struct SSEParser: Sendable {
         return parser.feed(bytes) + parser.finish()
     }
 
+    /// Which part of a stream cut in two a piece of bytes is.
+    public enum Part: Sendable { case first, last }
+
+    /// The whole events of a stream's first or last part: the first part up to the end of its
+    /// last blank line, the last part from after its first one (LF or CRLF line ends), so two
+    /// parts joined parse as complete events with nothing half-read.
+    public static func wholeEvents(_ bytes: [UInt8], keep part: Part) -> [UInt8] {
+        var boundaries: [Int] = []  // offsets just past a blank line
+        var i = 0
+        while i + 1 < bytes.count {
+            if bytes[i] == 0x0A {
+                if bytes[i + 1] == 0x0A {
+                    boundaries.append(i + 2)
+                } else if bytes[i + 1] == 0x0D, i + 2 < bytes.count, bytes[i + 2] == 0x0A {
+                    boundaries.append(i + 3)
+                }
+            }
+            if part == .last, !boundaries.isEmpty { break }
+            i += 1
+        }
+        switch part {
+        case .first: return boundaries.last.map { Array(bytes[..<$0]) } ?? []
+        case .last: return boundaries.first.map { Array(bytes[$0...]) } ?? []
+        }
+    }
+
     private mutating func processLine(_ rawLine: UnsafeBufferPointer<UInt8>, into events: inout [SSEEvent]) {
         var lineBytes = rawLine
         if atStreamStart {

@@ -85,6 +85,61 @@ public enum UsageExtractor {
         return ExtractedResponse(streamError: streamError)
     }
 
+    /// Reads an answer of which only the start and the end were kept (``BodyCapture``). For a
+    /// stream, the whole events in each part are read as one stream: the model and an Anthropic
+    /// stream's input tokens are at the start, the usage at the end. For JSON, the model and the
+    /// kind of body come from the first such members of the start and the usage from the last
+    /// `usage` object of the end. The
+    /// reconstructed body is left out: it would be a part passed off as the whole.
+    public static func fromTruncated(head: [UInt8], tail: [UInt8], stream: Bool, format: APIFormat) -> ExtractedResponse {
+        var members: [(String, JSONValue)] = []
+        for name in ["object", "type", "model"] {
+            if let value = firstStringMember(name, in: head) { members.append((name, .string(value))) }
+        }
+        let body = JSONValue.object(members)
+        let lastUsage = lastObjectMember("usage", in: tail).flatMap { usage(in: $0, of: body, format: format) }
+        guard stream else { return ExtractedResponse(model: body["model"]?.stringValue, usage: lastUsage) }
+        var extracted = fromStream(SSEParser.wholeEvents(head, keep: .first) + SSEParser.wholeEvents(tail, keep: .last), format: format)
+        extracted.reconstructed = nil
+        // A Responses API stream ends with one event holding the whole response, usage near its
+        // end: when that event is larger than the kept end, its usage is still read from there.
+        if extracted.usage == nil { extracted.usage = lastUsage }
+        if extracted.model == nil { extracted.model = body["model"]?.stringValue }
+        return extracted
+    }
+
+    /// The first `"name": "string"` in `bytes`, wherever it stands.
+    static func firstStringMember(_ name: String, in bytes: [UInt8]) -> String? {
+        memberValues(name, in: bytes).lazy.compactMap { $0.stringValue }.first
+    }
+
+    /// The last `"name": {…}` in `bytes` whose object is whole.
+    static func lastObjectMember(_ name: String, in bytes: [UInt8]) -> JSONValue? {
+        memberValues(name, in: bytes).last { if case .object = $0 { true } else { false } }
+    }
+
+    private static func memberValues(_ name: String, in bytes: [UInt8]) -> [JSONValue] {
+        let key = Array("\"\(name)\"".utf8)
+        guard bytes.count > key.count else { return [] }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var values: [JSONValue] = []
+            var i = 0
+            while i + key.count <= buffer.count {
+                guard buffer[i] == key[0], buffer[i..<(i + key.count)].elementsEqual(key) else { i += 1; continue }
+                let colon = JSONMemberScanner.skipWhitespace(buffer, i + key.count)
+                if colon < buffer.count, buffer[colon] == UInt8(ascii: ":") {
+                    let start = JSONMemberScanner.skipWhitespace(buffer, colon + 1)
+                    if let end = JSONMemberScanner.skipValue(buffer, start),
+                       let value = try? JSONParser.parse(UnsafeBufferPointer(rebasing: buffer[start..<end])) {
+                        values.append(value)
+                    }
+                }
+                i += key.count
+            }
+            return values
+        }
+    }
+
     private static func usage(in usage: JSONValue, of body: JSONValue, format: APIFormat) -> TokenUsage? {
         if body["type"]?.stringValue == "message" { return TokenUsage(anthropic: usage) }
         if body["object"] != nil || usage["prompt_tokens"] != nil || usage["input_tokens_details"] != nil {

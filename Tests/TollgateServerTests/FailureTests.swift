@@ -49,22 +49,10 @@ struct FailureTests {
             FakeServer.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo")], hold: hold)
         }
         let gateway = try await TestGateway.start(provider: provider) { $0.stallTimeoutSeconds = 0.5 }
-        let id = UUID().uuidString.lowercased()
-        var request = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
-        request.method = .POST
-        request.headers.add(name: "Helicone-Request-Id", value: id)
-        request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#))
-        let response = try await TestGateway.client.execute(request, timeout: .seconds(20))
-        #expect(response.status.code == 200)
-        var received = ""
-        var cutShort = false
-        do {
-            for try await chunk in response.body { received += String(buffer: chunk) }
-        } catch {
-            cutShort = true
-        }
-        #expect(received == ProviderFixtures.chatChunk("Hel"))
-        #expect(cutShort, "the client must see an incomplete response, not a clean end")
+        let (id, stream) = try await gateway.streamUntilEnd(body: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#)
+        #expect(stream.status == 200)
+        #expect(stream.received == ProviderFixtures.chatChunk("Hel"))
+        #expect(stream.cutShort, "the client must see an incomplete response, not a clean end")
         let record = try await gateway.record(id)
         #expect((record["error"] as? String)?.hasPrefix("upstream_timeout") == true)
         #expect(record["stream"] as? Bool == true)

@@ -37,6 +37,7 @@ enum RecordJSON {
             ("time_to_first_token_ms", double(r.timeToFirstTokenMs)),
             ("request_bytes", .number(Double(r.requestBytes))),
             ("response_bytes", .number(Double(r.responseBytes))),
+            ("response_truncated", .bool(r.responseTruncated)),
             ("error", string(r.error)),
             ("scores", Self.scores(scores)),
         ])

@@ -89,7 +89,8 @@ public enum Gateway {
             routing: RoutingTable(providers: config.providers, defaultProvider: config.defaultProvider, allowedTargetOrigins: config.allowedTargetURLs),
             gatewayKeys: Dictionary(config.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
             client: client, queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
-            maxBodyBytes: config.maxBodyBytes, logger: logger
+            maxBodyBytes: config.maxBodyBytes, maxHeadBytes: config.maxHeaderBytes,
+            maxKeptResponseBytes: config.maxKeptResponseBytes, logger: logger
         )
         let retention = RetentionSweeper(
             store: store,
@@ -102,13 +103,18 @@ public enum Gateway {
         )
         let router = Router(context: BasicRequestContext.self)
         router.get("/healthz") { _, _ in Envelope.json(.object([("status", .string("ok"))])) }
-        router.get("/metrics") { _, _ in
+        let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
+        router.get("/metrics") { request, _ in
+            // Counts by model, provider, status and webhook destination: with metrics.require_admin_key
+            // only the global admin key reads them.
+            if config.metricsRequireAdminKey, auth.scope(of: request) != .all {
+                return Envelope.failure(.unauthorized, "metrics.require_admin_key is on: Authorization: Bearer <admin key> required")
+            }
             metrics.queueDepth(queue.depth)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL, store: store, s3: s3)
-        let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,

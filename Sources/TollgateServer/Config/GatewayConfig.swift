@@ -5,6 +5,8 @@ import TollgateCore
 /// environment variables. The defaults here are the documented defaults in `conf/tollgate.yaml`.
 ///
 /// Keys: `server.host`, `server.port`, `server.public_url`, `server.max_body_bytes`,
+/// `server.max_header_bytes`, `server.header_timeout_seconds`, `server.idle_timeout_seconds`,
+/// `metrics.require_admin_key`, `bodies.max_kept_bytes`,
 /// `storage.path`, `storage.kind`, `storage.postgres.url`, `storage.postgres.schema`, `storage.queue_capacity`, `storage.batch_size`, `admin.key`,
 /// `auth.gateway_keys` (strings, or maps with `key` and `project`), `providers.<name>.base_url`,
 /// `providers.<name>.format`, `routing.default_provider`, `routing.allowed_target_urls`,
@@ -28,6 +30,18 @@ public struct GatewayConfig: Sendable, Equatable {
     public var publicURL: String?
     /// Largest request body accepted (413 above it).
     public var maxBodyBytes = 32 * 1024 * 1024
+    /// Largest request head (request line and headers) forwarded upstream; 431 above it. At most
+    /// 60 KiB, so a head always fits the upstream connection's 64 KiB write buffer.
+    public var maxHeaderBytes = 32 * 1024
+    /// Longest a client may take to send a request head once it has started one.
+    public var headerTimeoutSeconds = 10.0
+    /// Longest a keep-alive connection may sit with no request before it is closed.
+    public var idleTimeoutSeconds = 60.0
+    /// Whether `/metrics` needs the admin key (`Authorization: Bearer`).
+    public var metricsRequireAdminKey = false
+    /// Most of one answer kept in memory for the recorder and stored; beyond it the start and the
+    /// last 64 KiB are kept and the record says `response_truncated`.
+    public var maxKeptResponseBytes = 4 * 1024 * 1024
     public var storagePath = "./tollgate-data"
     /// `sqlite` (a file under `storage.path`) or `postgres` (`storage.postgres.url`).
     public var storageKind = "sqlite"
@@ -115,7 +129,8 @@ public struct GatewayConfig: Sendable, Equatable {
 
     /// The keys that environment variables may set even when the file does not mention them.
     static let knownKeys = [
-        "server.host", "server.port", "server.public_url", "server.max_body_bytes",
+        "server.host", "server.port", "server.public_url", "server.max_body_bytes", "server.max_header_bytes",
+        "server.header_timeout_seconds", "server.idle_timeout_seconds", "metrics.require_admin_key", "bodies.max_kept_bytes",
         "storage.path", "storage.kind", "storage.postgres.url", "storage.postgres.schema", "storage.queue_capacity", "storage.batch_size", "admin.key",
         "auth.gateway_keys", "routing.default_provider", "routing.allowed_target_urls",
         "upstream.connect_timeout_seconds", "upstream.stall_timeout_seconds",
@@ -155,6 +170,16 @@ public struct GatewayConfig: Sendable, Equatable {
         port = try v.int("server.port", default: port)
         publicURL = v.string("server.public_url").flatMap { $0.isEmpty ? nil : $0 }
         maxBodyBytes = try v.int("server.max_body_bytes", default: maxBodyBytes)
+        maxHeaderBytes = try v.int("server.max_header_bytes", default: maxHeaderBytes)
+        guard (1024...60 * 1024).contains(maxHeaderBytes) else {
+            throw ConfigError("server.max_header_bytes must be 1024...61440 (a forwarded head must fit the upstream connection's 64 KiB write buffer), got \(maxHeaderBytes)")
+        }
+        headerTimeoutSeconds = try v.double("server.header_timeout_seconds", default: headerTimeoutSeconds)
+        idleTimeoutSeconds = try v.double("server.idle_timeout_seconds", default: idleTimeoutSeconds)
+        guard headerTimeoutSeconds > 0, idleTimeoutSeconds > 0 else { throw ConfigError("server.header_timeout_seconds and idle_timeout_seconds must be positive") }
+        metricsRequireAdminKey = try v.bool("metrics.require_admin_key", default: metricsRequireAdminKey)
+        maxKeptResponseBytes = try v.int("bodies.max_kept_bytes", default: maxKeptResponseBytes)
+        guard maxKeptResponseBytes >= 256 * 1024 else { throw ConfigError("bodies.max_kept_bytes must be at least 262144, got \(maxKeptResponseBytes)") }
         storagePath = v.string("storage.path", default: storagePath)
         storageKind = v.string("storage.kind", default: storageKind)
         postgresURL = v.string("storage.postgres.url").flatMap { $0.isEmpty ? nil : $0 }

@@ -23,6 +23,10 @@ struct ProxyResponder: Sendable {
     let store: any RecordStore
     let metrics: GatewayMetrics
     let maxBodyBytes: Int
+    /// Largest request head sent upstream (request line and headers); larger gets 431.
+    let maxHeadBytes: Int
+    /// Most of an answer kept for the recorder (``BodyCapture``).
+    let maxKeptResponseBytes: Int
     let logger: Logger
 
     func respond(to request: Request, context: some RequestContext) async throws -> Response {
@@ -87,8 +91,20 @@ struct ProxyResponder: Sendable {
         var upstream = HTTPClientRequest(url: target.url)
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         let connectionTokens = GatewayHeaders.connectionTokens(request.headers[.connection])
+        // The request line and Host, Accept-Encoding and Content-Length that the client adds.
+        var headBytes = request.method.rawValue.utf8.count + target.url.utf8.count + 128
         for field in request.headers where GatewayHeaders.forwardsUpstream(field.name.canonicalName, connectionTokens: connectionTokens) {
             upstream.headers.add(name: field.name.rawName, value: field.value)
+            headBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
+        }
+        guard headBytes <= maxHeadBytes else {
+            // Refused before any upstream work: a head this large is more than providers accept,
+            // and more than the upstream connection's write buffer holds in one piece.
+            if tags.requestID != nil { requestIDs.release(id) }
+            return GatewayError.response(
+                status: .requestHeaderFieldsTooLarge, type: "headers_too_large",
+                message: "the request line and headers to forward are \(headBytes) bytes, over server.max_header_bytes (\(maxHeadBytes))", id: id
+            )
         }
         upstream.headers.add(name: "accept-encoding", value: "identity")
         if upstreamBody.readableBytes > 0 || request.method == .post || request.method == .put || request.method == .patch {
@@ -99,7 +115,7 @@ struct ProxyResponder: Sendable {
         do {
             response = try await client.execute(upstream, deadline: .distantFuture, logger: logger)
         } catch {
-            let failure = UpstreamFailure.classify(error, host: target.origin.origin)
+            let failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: .beforeAnswer)
             exchange.status = failure.status
             exchange.failure = failure.failure
             exchange.latencyMs = Self.milliseconds(since: started)
@@ -122,7 +138,8 @@ struct ProxyResponder: Sendable {
         let pending = exchange
         let responseBody = ResponseBody(contentLength: contentLength) { writer in
             var exchange = pending
-            var received: [ByteBuffer] = []
+            var captured = BodyCapture(limit: maxKeptResponseBytes)
+            var chunks = 0
             var filter = UsageChunkFilter()
             var iterator = response.body.makeAsyncIterator()
             while true {
@@ -130,12 +147,13 @@ struct ProxyResponder: Sendable {
                 do {
                     next = try await iterator.next()
                 } catch {
-                    exchange.failure = UpstreamFailure.classify(error, host: target.origin.origin).failure
+                    exchange.failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: .duringAnswer(bytes: captured.totalBytes)).failure
                     break
                 }
                 guard let buffer = next else { break }
-                if received.isEmpty { exchange.timeToFirstByteMs = Self.milliseconds(since: started) }
-                received.append(buffer)
+                if chunks == 0 { exchange.timeToFirstByteMs = Self.milliseconds(since: started) }
+                chunks += 1
+                buffer.withUnsafeReadableBytes { captured.append($0) }
                 do {
                     if filtersUsage {
                         let out = buffer.withUnsafeReadableBytes { filter.feed($0) }
@@ -144,7 +162,7 @@ struct ProxyResponder: Sendable {
                         try await writer.write(buffer)
                     }
                 } catch {
-                    exchange.failure = Failure(.clientCancelled, "client went away after \(received.count) upstream chunks")
+                    exchange.failure = Failure(.clientCancelled, "client went away after \(chunks) upstream chunks")
                     break
                 }
             }
@@ -152,7 +170,7 @@ struct ProxyResponder: Sendable {
                 let rest = filter.finish()
                 if !rest.isEmpty { try? await writer.write(ByteBuffer(bytes: rest)) }
             }
-            exchange.responseBody = Self.concatenate(received)
+            exchange.setResponse(captured.finish())
             exchange.latencyMs = Self.milliseconds(since: started)
             finish(exchange)
             if let failure = exchange.failure, failure.kind != .clientCancelled {
@@ -176,13 +194,6 @@ struct ProxyResponder: Sendable {
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
         let d = ContinuousClock.now - start
         return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    }
-
-    static func concatenate(_ buffers: [ByteBuffer]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(buffers.reduce(0) { $0 + $1.readableBytes })
-        for buffer in buffers { out.append(contentsOf: buffer.readableBytesView) }
-        return out
     }
 }
 

@@ -5,7 +5,14 @@ import TollgateCore
 
 /// Maps an upstream client error to what the caller gets (502 or 504) and what is recorded.
 enum UpstreamFailure {
-    static func classify(_ error: any Error, host: String) -> (status: Int, failure: Failure) {
+    /// When the error came: before the response head (nothing sent to the client yet), or while
+    /// the answer streamed, after `bytes` of it.
+    enum Phase {
+        case beforeAnswer
+        case duringAnswer(bytes: Int)
+    }
+
+    static func classify(_ error: any Error, host: String, phase: Phase) -> (status: Int, failure: Failure) {
         if let error = error as? HTTPClientError {
             switch error {
             case .readTimeout, .deadlineExceeded:
@@ -13,17 +20,34 @@ enum UpstreamFailure {
             case .connectTimeout:
                 return (504, Failure(.upstreamTimeout, "connecting to \(host) took longer than upstream.connect_timeout_seconds"))
             case .remoteConnectionClosed:
-                return (502, Failure(.upstreamFailed, "\(host) closed the connection before the response was complete"))
+                return (502, Failure(.upstreamFailed, "\(host) closed the connection \(phase.when)"))
             default:
                 break
             }
         }
-        if error is NIOConnectionError || error is IOError || (error as? ChannelError) == .connectTimeout(.zero) {
-            return (502, Failure(.upstreamUnreachable, "cannot connect to \(host): \(error)"))
-        }
         if error is CancellationError {
             return (499, Failure(.clientCancelled, "client went away before \(host) answered"))
         }
-        return (502, Failure(.upstreamFailed, "\(host): \(error)"))
+        // Only a failure to open the connection makes the provider unreachable; a connection that
+        // was open and then reset (ECONNRESET, EPIPE) failed mid-call.
+        if error is NIOConnectionError || (error as? ChannelError) == .connectTimeout(.zero) {
+            return (502, Failure(.upstreamUnreachable, "cannot connect to \(host): \(error)"))
+        }
+        if let error = error as? IOError {
+            if case .beforeAnswer = phase, [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode) {
+                return (502, Failure(.upstreamUnreachable, "cannot connect to \(host): \(error)"))
+            }
+            return (502, Failure(.upstreamFailed, "\(host) reset the connection \(phase.when): \(error)"))
+        }
+        return (502, Failure(.upstreamFailed, "\(host) \(phase.when): \(error)"))
+    }
+}
+
+extension UpstreamFailure.Phase {
+    var when: String {
+        switch self {
+        case .beforeAnswer: "before answering"
+        case .duringAnswer(let bytes): "after \(bytes) bytes of the answer"
+        }
     }
 }

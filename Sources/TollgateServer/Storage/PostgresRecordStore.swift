@@ -275,7 +275,8 @@ extension PostgresRecordStore: RecordStore {
             sessionPath: try row.value("session_path"), sessionName: try row.value("session_name"), usage: usage,
             costUSD: try row.value("cost_usd"), latencyMs: try row.value("latency_ms"),
             timeToFirstTokenMs: try row.value("time_to_first_token_ms"), requestBytes: try row.value("request_bytes"),
-            responseBytes: try row.value("response_bytes"), error: try row.value("error")
+            responseBytes: try row.value("response_bytes"),
+            responseTruncated: try row.value("response_truncated"), error: try row.value("error")
         )
     }
 }

@@ -16,6 +16,11 @@ public final class SQLiteRecordStore: RecordStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
+        // The file holds bodies and webhook keys: readable by its owner only, like signing.key
+        // (SQLite gives its -wal and -shm files the same mode).
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         pool = try DatabasePool(path: path, configuration: configuration)
     }
 
@@ -154,7 +159,8 @@ public final class SQLiteRecordStore: RecordStore {
             userID: row["user_id"], properties: PropertyCoding.decode(row["properties"]), sessionID: row["session_id"],
             sessionPath: row["session_path"], sessionName: row["session_name"], usage: usage, costUSD: row["cost_usd"],
             latencyMs: row["latency_ms"], timeToFirstTokenMs: row["time_to_first_token_ms"],
-            requestBytes: row["request_bytes"], responseBytes: row["response_bytes"], error: row["error"]
+            requestBytes: row["request_bytes"], responseBytes: row["response_bytes"],
+            responseTruncated: row["response_truncated"], error: row["error"]
         )
     }
 }

@@ -7,6 +7,7 @@ enum StoreSchema {
         ("v1-records", recordSchema),
         ("v2-webhooks", webhookSchema),
         ("v3-scores", scoreSchema),
+        ("v4-response-truncated", "ALTER TABLE requests ADD COLUMN response_truncated BOOLEAN NOT NULL DEFAULT FALSE"),
     ]
 
     /// The PostgreSQL spelling of a migration.

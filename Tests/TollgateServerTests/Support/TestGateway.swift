@@ -18,7 +18,7 @@ final class TestGateway: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().path
 
     static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
@@ -89,6 +89,32 @@ final class TestGateway: Sendable {
         let response = try await Self.client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
+    }
+
+    /// What a client read of a streamed answer: the text up to where it ended, and whether it
+    /// ended cut short (an error) rather than cleanly.
+    struct StreamRead: Sendable {
+        var status: Int
+        var received: String
+        var cutShort: Bool
+    }
+
+    /// Posts `body` to the chat completions route with a fresh `Helicone-Request-Id`, reads the
+    /// answer until it ends, and returns that id with what was read.
+    func streamUntilEnd(_ path: String = "/v1/chat/completions", body: String) async throws -> (id: String, read: StreamRead) {
+        let id = UUID().uuidString.lowercased()
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Helicone-Request-Id", value: id)
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await Self.client.execute(request, timeout: .seconds(20))
+        var read = StreamRead(status: Int(response.status.code), received: "", cutShort: false)
+        do {
+            for try await chunk in response.body { read.received += String(buffer: chunk) }
+        } catch {
+            read.cutShort = true
+        }
+        return (id, read)
     }
 
     /// A call with an admin key (the global one unless another is given).
