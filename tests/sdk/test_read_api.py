@@ -60,3 +60,16 @@ def test_unpriced_model_has_null_cost_and_is_counted(gateway):
     metrics = httpx.get(gateway.url + "/metrics").text
     line = next(l for l in metrics.splitlines() if l.startswith("tollgate_unpriced_requests_total"))
     assert float(line.split()[-1]) >= 1
+
+
+def test_a_property_name_with_characters_a_query_must_encode_filters_its_calls(gateway):
+    tag = uuid.uuid4().hex[:8]
+    rid = str(uuid.uuid4())
+    r = httpx.post(gateway.url + "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": []},
+                   headers={"Helicone-Request-Id": rid, "Helicone-Property-Team&Region": f"eu-{tag}"})
+    assert r.status_code == 200
+    gateway.record(rid)
+    # httpx sends the name as property.team%26region: the API must decode it like the value.
+    found = gateway.admin("/v1/requests", **{"property.team&region": f"eu-{tag}"}).json()
+    assert [row["id"] for row in found["data"]] == [rid]
+    assert found["data"][0]["properties"] == {"Team&Region": f"eu-{tag}"}

@@ -28,7 +28,8 @@ struct ReadAPI: Sendable {
         var query = RecordQuery()
         let params = request.uri.queryParameters
         for (rawName, rawValue) in params {
-            let name = String(rawName)
+            // Hummingbird decodes values only; a property name may be percent-encoded too.
+            let name = String(rawName).removingPercentEncoding ?? String(rawName)
             let value = String(rawValue)
             switch name {
             case "user_id": query.userID = value
