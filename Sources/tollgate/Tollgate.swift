@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import TollgateServer
 
 @main
@@ -57,6 +58,13 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data("tollgate: \(error.description)\n".utf8))
             throw ExitCode(2)
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            let address = (try? GatewayConfig.load(path: config)).map { "\($0.host):\($0.port)" } ?? "the configured address"
+            FileHandle.standardError.write(Data("tollgate: cannot listen on \(address): the port is in use (another tollgate, or set server.port)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as IOError {
+            FileHandle.standardError.write(Data("tollgate: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 

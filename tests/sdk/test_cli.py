@@ -1,5 +1,6 @@
 """`tollgate webhooks add|list|test|rm` against a running gateway, as an operator types them."""
 import json
+import os
 import subprocess
 
 from conftest import ADMIN_KEY, BINARY, Gateway
@@ -39,3 +40,17 @@ def test_webhook_cli_add_list_test_rm(provider, hook_receiver):
         assert webhook["id"] not in cli(gateway, "list").stdout
     finally:
         gateway.stop()
+
+
+def test_a_second_serve_on_a_port_in_use_exits_at_once_with_the_reason(provider, tmp_path):
+    first = Gateway(provider.base_url)
+    try:
+        port = first.url.rsplit(":", 1)[1]
+        env = dict(os.environ, TOLLGATE_SERVER_PORT=port, TOLLGATE_STORAGE_PATH=str(tmp_path),
+                   TOLLGATE_STORAGE_KIND="sqlite", TOLLGATE_ADMIN_KEY="second-admin-key")
+        second = subprocess.run([BINARY, "serve"], capture_output=True, text=True, timeout=30, env=env)
+        assert second.returncode == 1
+        assert f"tollgate: cannot listen on 127.0.0.1:{port}: the port is in use" in second.stderr
+        assert first.admin("/healthz").status_code == 200  # the first one is untouched
+    finally:
+        first.stop()

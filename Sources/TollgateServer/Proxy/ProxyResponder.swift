@@ -38,7 +38,7 @@ struct ProxyResponder: Sendable {
         do {
             tags = try GatewayHeaders.parse(request.headers.lazy.map { ($0.name.rawName, $0.value) })
         } catch {
-            return GatewayError.response(status: .badRequest, type: "invalid_header", message: error.message, id: UUID.random())
+            return refuse(request, status: .badRequest, type: "invalid_header", message: error.message, id: UUID.random())
         }
         let id = tags.requestID ?? UUID.random()
 
@@ -49,14 +49,14 @@ struct ProxyResponder: Sendable {
             project = found
         } else {
             let message = tags.gatewayKey == nil ? "missing Helicone-Auth: Bearer <gateway key>" : "unknown gateway key in Helicone-Auth"
-            return GatewayError.response(status: .unauthorized, type: "unauthorized", message: message, id: id)
+            return refuse(request, status: .unauthorized, type: "unauthorized", message: message, id: id)
         }
 
         let target: UpstreamTarget
         switch routing.resolve(path: request.uri.path, query: request.uri.query, targetURL: tags.targetURL) {
         case .success(let t): target = t
         case .failure(let error):
-            return GatewayError.response(status: .init(code: error.status), type: error.type, message: error.message, id: id)
+            return refuse(request, status: .init(code: error.status), type: error.type, message: error.message, id: id)
         }
 
         if tags.requestID != nil {
@@ -64,7 +64,7 @@ struct ProxyResponder: Sendable {
             let stored = fresh ? ((try? await store.contains(id: id)) ?? false) : true
             if stored {
                 if fresh { requestIDs.release(id) }
-                return GatewayError.response(status: .conflict, type: "duplicate_request_id", message: "Helicone-Request-Id \(id.uuidString.lowercased()) was already used", id: id)
+                return refuse(request, status: .conflict, type: "duplicate_request_id", message: "Helicone-Request-Id \(id.uuidString.lowercased()) was already used", id: id)
             }
         }
 
@@ -73,7 +73,7 @@ struct ProxyResponder: Sendable {
             body = try await request.collectBody(upTo: maxBodyBytes)
         } catch {
             if tags.requestID != nil { requestIDs.release(id) }
-            return GatewayError.response(status: .contentTooLarge, type: "body_too_large", message: "request body is larger than server.max_body_bytes (\(maxBodyBytes))", id: id)
+            return refuse(request, status: .contentTooLarge, type: "body_too_large", message: "request body is larger than server.max_body_bytes (\(maxBodyBytes))", id: id)
         }
         let requestBytes = Array(body.readableBytesView)
 
@@ -101,8 +101,8 @@ struct ProxyResponder: Sendable {
             // Refused before any upstream work: a head this large is more than providers accept,
             // and more than the upstream connection's write buffer holds in one piece.
             if tags.requestID != nil { requestIDs.release(id) }
-            return GatewayError.response(
-                status: .requestHeaderFieldsTooLarge, type: "headers_too_large",
+            return refuse(
+                request, status: .requestHeaderFieldsTooLarge, type: "headers_too_large",
                 message: "the request line and headers to forward are \(headBytes) bytes, over server.max_header_bytes (\(maxHeadBytes))", id: id
             )
         }
@@ -180,6 +180,16 @@ struct ProxyResponder: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase), headers: headers, body: responseBody)
+    }
+
+    /// The gateway's own refusal (nothing forwarded, nothing recorded), logged at notice with
+    /// the route and reason only.
+    func refuse(_ request: Request, status: HTTPResponse.Status, type: String, message: String, id: UUID) -> Response {
+        logger.notice("refused call", metadata: [
+            "helicone.id": "\(id.uuidString.lowercased())", "status": "\(status.code)", "type": "\(type)",
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "reason": "\(message)",
+        ])
+        return GatewayError.response(status: status, type: type, message: message, id: id)
     }
 
     /// Hands the finished call to the recorder; never waits.

@@ -44,19 +44,26 @@ struct RecordWriter: Service {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while true {
-                let exchanges = await queue.nextBatch(max: batchSize)
-                if exchanges.isEmpty { break }
-                await write(exchanges)
-                // A short pause after a small batch lets the next one gather more calls: fewer,
-                // larger transactions under load, at most `linger` later on disk.
-                if exchanges.count < batchSize, !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: linger)
+        // Closing the queue ends the loop once what it holds is written: on a graceful shutdown,
+        // and on cancellation too (the service group cancels when another service fails, such as
+        // a server that cannot bind its port), so the process can exit.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while true {
+                    let exchanges = await queue.nextBatch(max: batchSize)
+                    if exchanges.isEmpty { break }
+                    await write(exchanges)
+                    // A short pause after a small batch lets the next one gather more calls: fewer,
+                    // larger transactions under load, at most `linger` later on disk.
+                    if exchanges.count < batchSize, !Task.isShuttingDownGracefully {
+                        try? await Task.sleep(for: linger)
+                    }
                 }
+                logger.info("recorder drained")
+            } onGracefulShutdown: {
+                queue.close()
             }
-            logger.info("recorder drained")
-        } onGracefulShutdown: {
+        } onCancel: {
             queue.close()
         }
     }
@@ -117,8 +124,25 @@ struct RecordWriter: Service {
         return items
     }
 
+    /// One line per call that failed or got a 4xx/5xx answer, so an operator sees it in the log:
+    /// warning for 5xx and failures, notice for 4xx. Ids and routing only; never bodies or
+    /// credentials.
+    func logFailures(_ records: some Sequence<RequestRecord>) {
+        for record in records where record.status >= 400 || record.error != nil {
+            var metadata: Logger.Metadata = [
+                "helicone.id": "\(record.id.uuidString.lowercased())", "status": "\(record.status)",
+                "provider": "\(record.provider)", "path": "\(record.path)", "project": "\(record.project)",
+            ]
+            if let model = record.model { metadata["model"] = "\(model)" }
+            if let error = record.error { metadata["error"] = "\(error)" }
+            let serverSide = record.status >= 500 || record.error != nil
+            logger.log(level: serverSide ? .warning : .notice, serverSide ? "call failed" : "provider refused call", metadata: metadata)
+        }
+    }
+
     func write(_ exchanges: [Exchange]) async {
         let built = exchanges.map { builder.build($0) }
+        logFailures(built.lazy.map(\.record))
         var batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies, deliveries: webhooks.deliveries(for: $0.record)) }
         if let s3 {
             // S3 slower than the traffic must not cost records: with the queue half full, a

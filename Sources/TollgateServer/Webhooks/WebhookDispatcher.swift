@@ -61,11 +61,15 @@ struct WebhookDispatcher: Service {
 
     func run() async throws {
         let stopping = NIOLockedValueBox(false)
-        await withGracefulShutdownHandler {
-            await loop(stopping: stopping)
-        } onGracefulShutdown: {
+        let stop: @Sendable () -> Void = {
             stopping.withLockedValue { $0 = true }
             wakeup.signal(storeChanged: false)
+        }
+        // Stops on a graceful shutdown and on cancellation (another service failed).
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler(operation: { await loop(stopping: stopping) }, onGracefulShutdown: stop)
+        } onCancel: {
+            stop()
         }
         try? await sender.shutdown()
     }
