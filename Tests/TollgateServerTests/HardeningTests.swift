@@ -143,3 +143,66 @@ struct HardeningTests {
         try await gateway.stop()
     }
 }
+
+@Suite("Client connections")
+struct ClientConnectionTests {
+    @Test("an HTTP/1.0 client gets an HTTP/1.0 answer, unchunked, and the connection closes when it is complete")
+    func http10ClientAnswered() async throws {
+        let events = [ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo"), "data: [DONE]\n\n"]
+        let provider = try await FakeServer.start { _, _ in FakeServer.sse(events) }
+        let gateway = try await TestGateway.start(provider: provider)
+        let port = try #require(URLComponents(string: gateway.baseURL)?.port)
+        let body = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#
+        let (text, closed) = try await RawHTTP.onOwnThread {
+            let connection = try RawConnection(port: port)
+            connection.send("POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            return connection.readUntilClosed(timeout: 20)
+        }
+        #expect(closed, "the server must close an HTTP/1.0 connection after the answer")
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts[0].lowercased()
+        #expect(head.hasPrefix("http/1.0 200"))
+        #expect(!head.contains("transfer-encoding"))
+        #expect(head.contains("connection: close"))
+        #expect(parts.dropFirst().joined(separator: "\r\n\r\n") == events.joined())
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
+    @Test("a client that dribbles a request head is cut after server.header_timeout_seconds")
+    func dribbledHeadCut() async throws {
+        let gateway = try await TestGateway.start { $0.headerTimeoutSeconds = 1 }
+        let port = try #require(URLComponents(string: gateway.baseURL)?.port)
+        let cut = try await RawHTTP.onOwnThread {
+            let connection = try RawConnection(port: port)
+            connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            // One header byte every 200 ms for up to 15 s: never a whole head.
+            for _ in 0..<75 {
+                if connection.read(timeout: 0.2) == .closed || !connection.send("X") { return true }
+            }
+            return false
+        }
+        #expect(cut, "a head that never completes must not hold the connection")
+        try await gateway.stop()
+    }
+
+    @Test("a keep-alive connection with no request is closed after server.idle_timeout_seconds, and one in use is not")
+    func idleConnectionClosed() async throws {
+        let gateway = try await TestGateway.start { $0.idleTimeoutSeconds = 1 }
+        let port = try #require(URLComponents(string: gateway.baseURL)?.port)
+        let (answered, closedAfter) = try await RawHTTP.onOwnThread {
+            let connection = try RawConnection(port: port)
+            var answered = 0
+            // Three requests half a second apart: each gap is shorter than the idle timeout.
+            for _ in 0..<3 {
+                connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                if case .data(let bytes) = connection.read(timeout: 5), bytes.starts(with: Array("HTTP/1.1 200".utf8)) { answered += 1 }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            return (answered, connection.readUntilClosed(timeout: 15).closed)
+        }
+        #expect(answered == 3)
+        #expect(closedAfter, "an idle keep-alive connection must be closed by the server")
+        try await gateway.stop()
+    }
+}

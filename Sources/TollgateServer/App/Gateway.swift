@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -130,8 +131,13 @@ public enum Gateway {
         )
         let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
 
+        let headerTimeout = TimeAmount.nanoseconds(Int64(config.headerTimeoutSeconds * 1e9))
+        let idleTimeout = TimeAmount.nanoseconds(Int64(config.idleTimeoutSeconds * 1e9))
         let app = Application(
             responder: responder,
+            server: HTTPServerBuilder { respond in
+                GatewayChannel(http1: HTTP1Channel(responder: respond), headerTimeout: headerTimeout, idleTimeout: idleTimeout)
+            },
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             services: [StoreService(store: store, s3: s3), HTTPClientService(client: client), retention, dispatcher, writer],
             onServerRunning: { channel in

@@ -9,31 +9,11 @@ import Glibc
 enum RawHTTP {
     static func exchange(port: Int, request: [UInt8], readTimeout: TimeInterval = 5, closeWhenSeen marker: String? = nil) async throws -> String {
         try await onOwnThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TestFailure("socket() failed") }
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw TestFailure("connect() failed") }
-            var tv = timeval(tv_sec: Int(readTimeout), tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            var sent = 0
-            while sent < request.count {
-                let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if n <= 0 { break }  // the server may answer and close before reading everything
-                sent += n
-            }
-            var received = [UInt8]()
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                received.append(contentsOf: buffer[0..<n])
+            let connection = try RawConnection(port: port)
+            connection.send(request)  // the server may answer and close before reading everything
+            var received: [UInt8] = []
+            while case .data(let more) = connection.read(timeout: readTimeout) {
+                received += more
                 if let marker, String(decoding: received, as: UTF8.self).contains(marker) { break }
             }
             return String(decoding: received, as: UTF8.self)
@@ -117,5 +97,63 @@ final class RawUpstream: @unchecked Sendable {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         close(fd)
+    }
+}
+
+/// One client connection held open by hand: to dribble a request, or to watch whether the server
+/// closes it. Blocking calls; use it from ``RawHTTP/onOwnThread(_:)``.
+final class RawConnection: @unchecked Sendable {
+    enum Read: Equatable { case data([UInt8]), closed, timedOut }
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(fd); throw TestFailure("connect() failed") }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends all of `bytes`; false once the server has closed the connection.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            sent += n
+        }
+        return true
+    }
+
+    @discardableResult
+    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Everything that arrives within `timeout` seconds of quiet, or that the server closed.
+    func read(timeout: Double) -> Read {
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n > 0 { return .data(Array(buffer[0..<n])) }
+        return n == 0 || errno == ECONNRESET ? .closed : .timedOut
+    }
+
+    /// Reads until the server closes (true) or `timeout` seconds pass with no byte (false).
+    func readUntilClosed(timeout: Double) -> (text: String, closed: Bool) {
+        var bytes: [UInt8] = []
+        while true {
+            switch read(timeout: timeout) {
+            case .data(let more): bytes += more
+            case .closed: return (String(decoding: bytes, as: UTF8.self), true)
+            case .timedOut: return (String(decoding: bytes, as: UTF8.self), false)
+            }
+        }
     }
 }
