@@ -30,10 +30,22 @@ struct AdminAuth: Sendable {
 
     func scope(of request: Request) -> AdminScope? {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        return scope(ofKey: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+    }
+
+    /// The scope an admin key opens, or nil for any other string.
+    func scope(ofKey key: String) -> AdminScope? {
         if Self.constantTimeEqual(key, globalKey) { return .all }
         for (candidate, project) in projectKeys where Self.constantTimeEqual(key, candidate) { return .project(project) }
         return nil
+    }
+
+    /// The admin key that opens `scope` (the first, for a project with several).
+    func key(of scope: AdminScope) -> String? {
+        switch scope {
+        case .all: globalKey
+        case .project(let project): projectKeys.first { $0.value == project }?.key
+        }
     }
 
     /// Runs `body` with the caller's scope, or answers 401.

@@ -129,7 +129,13 @@ public enum Gateway {
             settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store),
             recorderBehind: { queue.depth * 2 > queue.capacity }, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )
-        let responder = GatewayResponder(management: router.buildResponder(), proxy: proxy)
+        let managementResponder = router.buildResponder()
+        let dashboardRouter = Router(context: BasicRequestContext.self)
+        Dashboard(
+            sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.publicURL?.lowercased().hasPrefix("https://") == true),
+            links: links, api: { try await managementResponder.respond(to: $0, context: $1) }
+        ).register(on: dashboardRouter)
+        let responder = GatewayResponder(management: managementResponder, dashboard: dashboardRouter.buildResponder(), proxy: proxy)
 
         let headerTimeout = TimeAmount.nanoseconds(Int64(config.headerTimeoutSeconds * 1e9))
         let idleTimeout = TimeAmount.nanoseconds(Int64(config.idleTimeoutSeconds * 1e9))
@@ -236,11 +242,16 @@ public enum Gateway {
 
 /// Sends management paths to the router and everything else to the proxy, so the hot path
 /// skips routing entirely.
-struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Management.Context == BasicRequestContext {
+struct GatewayResponder<Management: HTTPResponder, Pages: HTTPResponder>: HTTPResponder
+where Management.Context == BasicRequestContext, Pages.Context == BasicRequestContext {
     let management: Management
+    let dashboard: Pages
     let proxy: ProxyResponder
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        if request.uri.path == "/dashboard" || request.uri.path.hasPrefix("/dashboard/") {
+            return try await dashboard.respond(to: request, context: context)
+        }
         if Self.isManagement(request.uri.path) {
             return try await management.respond(to: request, context: context)
         }

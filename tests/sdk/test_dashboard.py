@@ -1,0 +1,222 @@
+"""The dashboard in a real browser (Debian's chromium and chromium-driver, driven by selenium):
+sign in, see the calls just made, read a streamed call's reply, an answer carrying markup shown as
+text, webhooks created and re-sent from the page, and no data without a session. Each page is
+saved as a screenshot under tests/sdk/screenshots/ for a reviewer to look at."""
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+
+import httpx
+import pytest
+from openai import OpenAI
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service as DriverService
+from selenium.webdriver.common.by import By
+
+from conftest import ADMIN_KEY, Gateway
+from fake_provider import chat_completion
+from webhook_support import WEBHOOK_YAML
+
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "screenshots")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+XSS = "<script>alert('owned')</script><img src=x onerror=\"alert('img')\"> ok"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    log = tempfile.NamedTemporaryFile(prefix="chromedriver-", suffix=".log", delete=False).name
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1360,1000",
+                 "--no-first-run", "--disable-background-networking", "--disable-extensions", "--proxy-server=direct://",
+                 "--proxy-bypass-list=*"):
+        options.add_argument(flag)
+    try:
+        driver = webdriver.Chrome(options=options, service=DriverService(executable_path=CHROMEDRIVER, log_output=log))
+    except Exception as error:
+        tail = open(log, errors="replace").read()[-3000:] if os.path.exists(log) else "(no log)"
+        raise RuntimeError(f"Chromium did not start ({error}); chromedriver's last lines:\n{tail}") from None
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    os.unlink(log)
+
+
+@pytest.fixture(scope="module")
+def dashboard(provider, hook_receiver):
+    gateway = Gateway(provider.base_url, extra_yaml=WEBHOOK_YAML)
+    yield gateway
+    gateway.stop()
+
+
+def shot(browser, name):
+    browser.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
+
+
+def sign_in(browser, gateway, key=ADMIN_KEY):
+    browser.get(gateway.url + "/dashboard/login")
+    browser.delete_all_cookies()  # a signed-in browser is sent on from the form
+    browser.get(gateway.url + "/dashboard/login")
+    browser.find_element(By.NAME, "key").send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+
+
+def no_alert(browser):
+    try:
+        text = browser.switch_to.alert.text
+    except NoAlertPresentException:
+        return True
+    raise AssertionError(f"a script ran on the page: alert({text!r})")
+
+
+def test_a_browser_without_a_session_is_sent_to_sign_in_and_shown_no_data(browser, dashboard, provider):
+    tag = uuid.uuid4().hex[:8]
+    client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                                   extra_headers={"Helicone-User-Id": f"secret-user-{tag}"})
+    browser.delete_all_cookies()
+    for path in ("/dashboard", "/dashboard/requests", "/dashboard/webhooks"):
+        browser.get(dashboard.url + path)
+        assert browser.current_url.endswith("/dashboard/login"), browser.current_url
+        assert f"secret-user-{tag}" not in browser.page_source
+        assert browser.find_element(By.CSS_SELECTOR, "input[type=password][name=key]")
+    shot(browser, "01-sign-in")
+
+    sign_in(browser, dashboard, key="not-the-key")
+    assert "not an admin key" in browser.find_element(By.CSS_SELECTOR, ".error").text
+    assert browser.current_url.endswith("/dashboard/login")
+
+
+def test_signed_in_the_calls_just_made_show_with_their_model_user_property_and_cost_and_a_chart(browser, dashboard, provider):
+    tag = uuid.uuid4().hex[:8]
+    client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    reply = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "What is Tollgate?"}],
+        extra_headers={"Helicone-User-Id": f"alice-{tag}", "Helicone-Property-Feature": f"search-{tag}"})
+    call_id = reply.headers["helicone-id"]
+    dashboard.record(call_id)
+
+    sign_in(browser, dashboard)
+    assert browser.current_url.endswith("/dashboard")
+    overview = browser.find_element(By.TAG_NAME, "main").text
+    assert "Calls" in overview and "Cost" in overview
+    assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect"), "the overview must draw its cost chart"
+    assert "gpt-4o-mini" in browser.find_element(By.CSS_SELECTOR, "figure.chart").text
+    shot(browser, "02-overview")
+
+    browser.get(dashboard.url + f"/dashboard/requests?user_id=alice-{tag}")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    assert len(rows) == 1
+    cells = [cell.text for cell in rows[0].find_elements(By.TAG_NAME, "td")]
+    assert cells[1].startswith("gpt-4o-mini")
+    assert cells[4] == f"alice-{tag}"
+    assert cells[5] == f"feature=search-{tag}"  # the SDK sends header names in lower case
+    # The fake provider answers 1,000 input tokens (400 cached) and 200 output. At gpt-4o-mini's
+    # published $0.15 input, $0.075 cached input and $0.60 output per million:
+    # 600 x 0.15 + 400 x 0.075 + 200 x 0.60 = 90 + 30 + 120 = 240 per million = $0.000240.
+    assert cells[7] == "$0.000240", cells
+    shot(browser, "03-requests")
+
+    browser.get(dashboard.url + f"/dashboard/requests?property_name=Feature&property_value=search-{tag}")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table tbody tr")) == 1
+
+
+def test_a_streamed_call_shows_its_reply_text_and_an_answer_with_markup_shows_as_text(browser, dashboard, provider, answers):
+    tag = uuid.uuid4().hex[:8]
+    client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    stream = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": f"stream please {tag}"}], stream=True)
+    stream_id = stream.headers["helicone-id"]
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream.parse() if chunk.choices) == "Hello world"
+    dashboard.record(stream_id)
+
+    answers[f"xss {tag}"] = json.dumps(chat_completion("gpt-4o-mini", content=XSS)).encode()
+    xss = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"xss {tag}"}])
+    xss_id = xss.headers["helicone-id"]
+    dashboard.record(xss_id)
+
+    sign_in(browser, dashboard)
+    browser.get(dashboard.url + f"/dashboard/requests/{stream_id}")
+    assert browser.find_element(By.CSS_SELECTOR, "pre.reply-text").text == "Hello world"
+    messages = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".message pre")]
+    assert f"stream please {tag}" in messages
+    fields = browser.find_element(By.CSS_SELECTOR, "table.fields").text
+    assert "Stream yes" in fields and "Time to first token" in fields
+    shot(browser, "04-streamed-call")
+
+    browser.get(dashboard.url + f"/dashboard/requests/{xss_id}")
+    assert browser.find_element(By.CSS_SELECTOR, "pre.reply-text").text == XSS
+    assert no_alert(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img"), "the answer's <img> must not become an element"
+    assert not browser.find_elements(By.CSS_SELECTOR, "main script")
+    shot(browser, "05-answer-with-markup")
+
+
+def test_a_webhook_created_on_the_page_delivers_and_a_delivery_is_sent_again_from_its_page(browser, dashboard, hook_receiver):
+    tag = uuid.uuid4().hex[:8]
+    sign_in(browser, dashboard)
+    browser.get(dashboard.url + "/dashboard/webhooks")
+    browser.find_element(By.NAME, "destination").send_keys(f"{hook_receiver.url}/dash-{tag}")
+    browser.find_element(By.NAME, "filters").send_keys(f"run={tag}")
+    browser.find_element(By.CSS_SELECTOR, "form.create button").click()
+    notice = browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert f"/dash-{tag}" in notice
+    key = browser.find_element(By.CSS_SELECTOR, "code.key").text
+    assert len(key) > 20
+    shot(browser, "06-webhook-created")
+
+    client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    call = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hook me"}],
+                                                            extra_headers={"Helicone-Property-Run": tag})
+    call_id = call.headers["helicone-id"]
+    first = wait_for(lambda: [d for d in hook_receiver.received(path=f"/dash-{tag}")])
+    assert json.loads(first[0].body)["request_id"] == call_id
+
+    browser.find_element(By.LINK_TEXT, f"{hook_receiver.url}/dash-{tag}").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    assert len(rows) == 1 and call_id in rows[0].text and "succeeded" in rows[0].text
+    assert "#1" in rows[0].find_element(By.CSS_SELECTOR, "ul.attempts").text
+    rows[0].find_element(By.XPATH, ".//button[text()='Re-send']").click()
+    assert "queued to be sent again" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    again = wait_for(lambda: [d for d in hook_receiver.received(path=f"/dash-{tag}")] if len(hook_receiver.received(path=f"/dash-{tag}")) >= 2 else [])
+    assert [json.loads(d.body)["request_id"] for d in again] == [call_id, call_id]
+    browser.refresh()  # a plain GET after the redirect: reloading sends nothing again
+    wait_for(lambda: "#2" in browser.find_element(By.CSS_SELECTOR, "ul.attempts").text or browser.refresh())
+    assert len(hook_receiver.received(path=f"/dash-{tag}")) == 2
+    shot(browser, "07-deliveries")
+
+
+def test_state_changing_forms_refuse_a_post_without_the_sessions_token_and_the_cookie_is_httponly_and_strict(dashboard):
+    login = httpx.post(dashboard.url + "/dashboard/login", data={"key": ADMIN_KEY})
+    assert login.status_code == 303
+    cookie = login.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/dashboard" in cookie
+    assert "Secure" not in cookie  # served over plain http here; set when server.public_url is https
+    session = re.match(r"tollgate_session=([^;]+)", cookie).group(1)
+    forged = httpx.post(dashboard.url + "/dashboard/webhooks", data={"destination": "https://example.com/x"},
+                        cookies={"tollgate_session": session})
+    assert forged.status_code == 403
+    assert httpx.get(dashboard.url + "/v1/webhooks", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()["data"] is not None
+    assert not any(w["destination"] == "https://example.com/x"
+                   for w in httpx.get(dashboard.url + "/v1/webhooks", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()["data"])
+    # A cookie whose signature was changed opens nothing.
+    tampered = session[:-1] + ("0" if session[-1] != "0" else "1")
+    page = httpx.get(dashboard.url + "/dashboard/requests", cookies={"tollgate_session": tampered})
+    assert page.status_code == 303 and page.headers["location"] == "/dashboard/login"
+
+
+def wait_for(probe, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("timed out")
