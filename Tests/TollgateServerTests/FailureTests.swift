@@ -48,7 +48,7 @@ struct FailureTests {
         let provider = try await FakeServer.start { _, _ in
             FakeServer.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo")], hold: hold)
         }
-        let gateway = try await TestGateway.start(provider: provider) { $0.stallTimeoutSeconds = 0.5 }
+        let gateway = try await TestGateway.start(provider: provider) { $0.stallTimeoutSeconds = 1.5 }  // long enough for the first chunk on a loaded machine
         let (id, stream) = try await gateway.streamUntilEnd(body: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#)
         #expect(stream.status == 200)
         #expect(stream.received == ProviderFixtures.chatChunk("Hel"))
