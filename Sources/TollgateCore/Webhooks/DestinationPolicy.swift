@@ -57,9 +57,9 @@ public struct DestinationPolicy: Sendable {
         guard !authority.isEmpty, let origin = Origin(String(withoutQuery)) else {
             return refuse("it has no valid host and port")
         }
+        if let problem = Self.hostProblem(origin.host) { return refuse(problem) }
         let host = Self.normalizedHost(origin.host)
         let literal = IPAddress(host)
-        if host.hasPrefix("["), literal == nil { return refuse("\(origin.host) is not a valid IPv6 address") }
         if isAllowed(host: host, address: literal) { return .success(origin) }
         if let literal, let category = Self.category(of: literal) {
             return refuse("\(literal) is \(category); \(howToAllow(host: host, address: literal))")
@@ -127,6 +127,7 @@ public struct DestinationPolicy: Sendable {
         ("240.0.0.0/4", "a reserved address"),
         ("::/128", "an unspecified address"),
         ("::1/128", "a loopback address"),
+        ("::/96", "a reserved address"),
         ("64:ff9b:1::/48", "a private address"),
         ("2001:db8::/32", "a documentation address"),
         ("fc00::/7", "a private address"),
@@ -152,10 +153,35 @@ public struct DestinationPolicy: Sendable {
         return h
     }
 
+    /// Why `host`, as a URL writes it, is not what a resolver will look up: percent-encoded,
+    /// a number in a form other than four decimal parts, or anything but a plain host name or an
+    /// IP address. Nil when it is one. The sender and its HTTP client then see the same host.
+    static func hostProblem(_ host: String) -> String? {
+        let shown = host.prefix(100)
+        if host.contains("%") {
+            let decoded = String(decoding: PercentEncoding.decode(host.utf8), as: UTF8.self)
+            return "its host is percent-encoded (\(shown) reads as \(decoded.prefix(100))); write the host without escapes"
+        }
+        if host.hasPrefix("[") {
+            return host.hasSuffix("]") && host.contains(":") && IPAddress(host) != nil ? nil : "\(shown) is not a valid IPv6 address"
+        }
+        let name = host.hasSuffix(".") ? String(host.dropLast()) : host
+        if IPAddress(name) != nil { return nil }
+        if IPAddress.endsInANumber(name) {
+            guard let address = IPAddress(numericHost: name) else { return "\(shown) is neither a host name nor an IP address" }
+            return "\(shown) is \(address) in a numeric form that resolvers accept; write an address as four decimal numbers (\(address))"
+        }
+        return isHostName(name) ? nil : "\(shown) is not a plain host name (letters, digits, '-' and '_' in dot-separated labels) or IP address"
+    }
+
+    /// A DNS name as resolvers take it: ASCII labels of letters, digits, `-` and `_`, each 1 to 63
+    /// bytes, 253 bytes in all.
     private static func isHostName(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { c in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
-                || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
+        guard !s.isEmpty, s.utf8.count <= 253 else { return false }
+        return s.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { label in
+            (1...63).contains(label.count) && label.allSatisfy { c in
+                PercentEncoding.isLetterOrDigit(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+            }
         }
     }
 }

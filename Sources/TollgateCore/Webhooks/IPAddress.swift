@@ -23,6 +23,46 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
+    /// The IPv4 address a resolver (`inet_aton`, a WHATWG URL parser) reads from a host name
+    /// that ends in a number: one to four dot-separated parts, each decimal, octal (leading `0`)
+    /// or hex (`0x`), the last filling the remaining bytes, so "127.1", "2130706433",
+    /// "0x7f000001" and "0177.0.0.1" are all 127.0.0.1. Nil when the parts do not fit.
+    public init?(numericHost host: String) {
+        var parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count > 1, parts.last?.isEmpty == true { parts.removeLast() }
+        guard (1...4).contains(parts.count) else { return nil }
+        var numbers: [UInt64] = []
+        for part in parts {
+            let lower = part.lowercased()
+            let value: UInt64?
+            if lower.hasPrefix("0x") {
+                value = lower.count == 2 ? 0 : UInt64(lower.dropFirst(2), radix: 16)
+            } else if lower.count > 1, lower.hasPrefix("0") {
+                value = UInt64(lower.dropFirst(), radix: 8)
+            } else {
+                value = lower.allSatisfy(\.isASCII) ? UInt64(lower, radix: 10) : nil
+            }
+            guard let value, !part.contains("+"), !part.contains("-") else { return nil }
+            numbers.append(value)
+        }
+        let last = numbers.removeLast()
+        guard numbers.allSatisfy({ $0 < 256 }), last < (UInt64(1) << (8 * UInt64(4 - numbers.count))) else { return nil }
+        var value = last
+        for (index, number) in numbers.enumerated() { value |= number << (8 * UInt64(3 - index)) }
+        bytes = (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64(3 - $0))) }
+    }
+
+    /// Whether a resolver would read `host` as a number rather than a name: its last label
+    /// (a trailing dot aside) is all digits, or `0x` and hex digits (the WHATWG URL rule).
+    public static func endsInANumber(_ host: String) -> Bool {
+        var labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.count > 1, labels.last?.isEmpty == true { labels.removeLast() }
+        guard let last = labels.last, !last.isEmpty else { return false }
+        if last.allSatisfy({ $0.isASCII && $0.isNumber }) { return true }
+        let lower = last.lowercased()
+        return lower.hasPrefix("0x") && lower.dropFirst(2).allSatisfy { $0.isASCII && $0.isHexDigit }
+    }
+
     /// The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) stands for; the address
     /// itself otherwise. A dual-stack socket reports IPv4 peers this way.
     public var unmapped: IPAddress {

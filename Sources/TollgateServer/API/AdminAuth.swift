@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TollgateCore
 
 /// Whose data an admin key may see: every project (`admin.key`) or one (`admin.project_keys`).
 enum AdminScope: Sendable, Equatable {
@@ -27,6 +28,9 @@ enum AdminScope: Sendable, Equatable {
 struct AdminAuth: Sendable {
     let globalKey: String
     let projectKeys: [String: String]
+
+    /// Every admin key: the global one and each project's.
+    var keys: [String] { [globalKey] + projectKeys.keys }
 
     func scope(of request: Request) -> AdminScope? {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
@@ -57,10 +61,6 @@ struct AdminAuth: Sendable {
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<x.count { diff |= x[i] ^ y[i] }
-        return diff == 0
+        KeyScreen.constantTimeEqual(a.utf8, b.utf8)
     }
 }

@@ -12,7 +12,7 @@ struct ReadAPI: Sendable {
     let signer: BodyURLSigner
     let links: BodyLinks
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: ManagementRouter) {
         router.get("/v1/requests") { request, _ in try await self.auth.guarded(request) { try await self.list(request, scope: $0) } }
         router.get("/v1/requests/:id") { request, context in
             try await self.auth.guarded(request) { try await self.get(context.parameters.get("id") ?? "", scope: $0) }

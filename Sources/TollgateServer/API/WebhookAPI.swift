@@ -14,7 +14,7 @@ struct WebhookAPI: Sendable {
     let wakeup: Wakeup
     let rotationGrace: TimeInterval
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: ManagementRouter) {
         router.post("/v1/webhooks") { request, _ in try await auth.guarded(request) { try await create(request, scope: $0) } }
         router.get("/v1/webhooks") { request, _ in try await auth.guarded(request) { try await list(request, scope: $0) } }
         router.get("/v1/webhooks/:id") { request, context in

@@ -29,6 +29,10 @@ public enum Gateway {
         }
         try FileManager.default.createDirectory(atPath: config.storagePath, withIntermediateDirectories: true)
         let (adminKey, generated) = try secret(config.adminKey, file: "admin.key", in: config.storagePath, prefix: "tg_admin_")
+        let adminKeys = Set([adminKey] + config.adminProjectKeys.map(\.key))
+        if let shared = config.gatewayKeys.first(where: { adminKeys.contains($0.key) }) {
+            throw ConfigError("auth.gateway_keys: the key for project \(shared.project) is also an admin key; admin keys are never forwarded, so give each its own")
+        }
         let (signingKey, _) = try secret(config.bodySigningKey, file: "signing.key", in: config.storagePath, prefix: "")
 
         let pricing = try loadPricing(config.pricingPath)
@@ -47,7 +51,13 @@ public enum Gateway {
             throw ConfigError("webhooks.allowed_private_hosts: \(error.message)")
         }
         let registry = WebhookRegistry(store: store)
-        let declared = try await declareWebhooks(config.webhookEndpoints, in: store, destinations: destinations)
+        let declared: [(String, String)]
+        do {
+            declared = try await declareWebhooks(config.webhookEndpoints, in: store, destinations: destinations)
+        } catch {
+            (store as? PostgresRecordStore)?.close()
+            throw error
+        }
         try await registry.refresh()
 
         var s3: S3BodyStore?
@@ -102,7 +112,7 @@ public enum Gateway {
             ),
             logger: logger
         )
-        let router = Router(context: BasicRequestContext.self)
+        let router = ManagementRouter()
         router.get("/healthz") { _, _ in Envelope.json(.object([("status", .string("ok"))])) }
         let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
         router.get("/metrics") { request, _ in
@@ -129,13 +139,15 @@ public enum Gateway {
             settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store),
             recorderBehind: { queue.depth * 2 > queue.capacity }, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )
-        let managementResponder = router.buildResponder()
-        let dashboardRouter = Router(context: BasicRequestContext.self)
+        // The API alone, which the dashboard's pages call in-process; then the dashboard's own routes.
+        let api = router.router.buildResponder()
         Dashboard(
             sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.publicURL?.lowercased().hasPrefix("https://") == true),
-            links: links, api: { try await managementResponder.respond(to: $0, context: $1) }
-        ).register(on: dashboardRouter)
-        let responder = GatewayResponder(management: managementResponder, dashboard: dashboardRouter.buildResponder(), proxy: proxy)
+            links: links, api: { try await api.respond(to: $0, context: $1) }
+        ).register(on: router)
+        let responder = GatewayResponder(
+            management: router.router.buildResponder(), paths: router.paths, adminKeys: KeyScreen(keys: auth.keys), proxy: proxy
+        )
 
         let headerTimeout = TimeAmount.nanoseconds(Int64(config.headerTimeoutSeconds * 1e9))
         let idleTimeout = TimeAmount.nanoseconds(Int64(config.idleTimeoutSeconds * 1e9))
@@ -240,27 +252,32 @@ public enum Gateway {
     }
 }
 
-/// Sends management paths to the router and everything else to the proxy, so the hot path
-/// skips routing entirely.
-struct GatewayResponder<Management: HTTPResponder, Pages: HTTPResponder>: HTTPResponder
-where Management.Context == BasicRequestContext, Pages.Context == BasicRequestContext {
+/// Sends what the management API claims (``ManagementPaths``, decided on the normalised path) to
+/// its router and everything else to the proxy, so the hot path skips routing. A request for the
+/// proxy that carries an admin key anywhere is refused and not recorded: admin keys never leave
+/// the gateway.
+struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Management.Context == BasicRequestContext {
     let management: Management
-    let dashboard: Pages
+    let paths: ManagementPaths
+    let adminKeys: KeyScreen
     let proxy: ProxyResponder
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
-        if request.uri.path == "/dashboard" || request.uri.path.hasPrefix("/dashboard/") {
-            return try await dashboard.respond(to: request, context: context)
+        let path = request.uri.path
+        if let routed = paths.route(path) {
+            guard routed != path else { return try await management.respond(to: request, context: context) }
+            var head = request.head
+            head.path = routed + (request.uri.query.map { "?" + $0 } ?? "")
+            return try await management.respond(to: Request(head: head, body: request.body), context: context)
         }
-        if Self.isManagement(request.uri.path) {
-            return try await management.respond(to: request, context: context)
+        if adminKeys.isCarried(headers: request.headers.lazy.map { ($0.name.rawName, $0.value) }, target: request.head.path ?? path) {
+            return GatewayError.response(
+                status: .forbidden, type: "admin_key_refused",
+                message: "this request carries a Tollgate admin key, and admin keys are never forwarded to a provider: call the provider with its own key (and Helicone-Auth: Bearer <gateway key>), and use the admin key only for Tollgate's API",
+                id: nil
+            )
         }
         return try await proxy.respond(to: request, context: context)
-    }
-
-    static func isManagement(_ path: String) -> Bool {
-        path == "/healthz" || path == "/metrics" || path.hasPrefix("/v1/requests") || path.hasPrefix("/v1/stats")
-            || path.hasPrefix("/v1/bodies/") || path.hasPrefix("/v1/webhooks")
     }
 }
 

@@ -17,7 +17,7 @@ struct Dashboard: Sendable {
     /// The management API's responder.
     let api: API
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: some RouterMethods<BasicRequestContext>) {
         router.get("/dashboard/style.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: DashboardStyle.css)))

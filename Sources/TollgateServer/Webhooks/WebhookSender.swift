@@ -72,6 +72,10 @@ final class WebhookSender: Sendable {
             return Sent(outcome: .refusedDestination, error: refusal.message, durationMs: elapsed())
         }
         let addresses = await addresses(of: origin.host)
+        guard !addresses.isEmpty else {
+            // Never leave the name to the HTTP client: what it resolved would go unchecked until connect time.
+            return Sent(outcome: .connectionFailed, error: "cannot deliver to \(origin.origin): \(origin.host) does not resolve", durationMs: elapsed())
+        }
         if policy.allowedHostNames.contains(origin.host.lowercased()) {
             approvedAddresses.withLockedValue { $0.formUnion(addresses) }
         } else if let refusal = addresses.lazy.compactMap({ self.policy.checkAddress($0, host: origin.host) }).first {

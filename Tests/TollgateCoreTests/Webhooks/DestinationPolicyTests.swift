@@ -115,6 +115,47 @@ import TollgateCore
         #expect(Self.refusal(Self.strict.checkURL("https://app.localhost/hook")) != nil)
     }
 
+    @Test(arguments: [
+        ("https://%31%32%37.0.0.1:8443/", "its host is percent-encoded (%31%32%37.0.0.1 reads as 127.0.0.1); write the host without escapes"),
+        ("https://127%2e0%2e0%2e1/", "its host is percent-encoded (127%2e0%2e0%2e1 reads as 127.0.0.1); write the host without escapes"),
+        ("https://%6c%6f%63%61%6c%68%6f%73%74/", "its host is percent-encoded (%6c%6f%63%61%6c%68%6f%73%74 reads as localhost); write the host without escapes"),
+        ("https://%31%36%39.254.169.254/", "its host is percent-encoded (%31%36%39.254.169.254 reads as 169.254.169.254); write the host without escapes"),
+        ("https://hooks%2eexample.com/", "its host is percent-encoded (hooks%2eexample.com reads as hooks.example.com); write the host without escapes"),
+        ("https://[::1%25lo]/", "its host is percent-encoded ([::1%25lo] reads as [::1%lo]); write the host without escapes"),
+    ])
+    func aPercentEncodedHostIsRefusedWhenSaved(url: String, why: String) {
+        #expect(Self.refusal(Self.strict.checkURL(url)) == "webhook destination \(url) refused: \(why)")
+    }
+
+    @Test(arguments: [
+        ("https://127.1/", "127.1", "127.0.0.1"), ("https://2130706433/", "2130706433", "127.0.0.1"),
+        ("https://0x7f000001:9000/", "0x7f000001", "127.0.0.1"), ("https://0177.0.0.1/", "0177.0.0.1", "127.0.0.1"),
+        ("https://0x7f.1/", "0x7f.1", "127.0.0.1"), ("https://169.254.43518/", "169.254.43518", "169.254.169.254"),
+        ("https://0/", "0", "0.0.0.0"), ("https://010.0.0.1/", "010.0.0.1", "8.0.0.1"), ("https://134744072/", "134744072", "8.8.8.8"),
+    ])
+    func aNumericHostInAnyFormButFourDecimalsIsRefusedWhenSaved(url: String, host: String, address: String) {
+        #expect(Self.refusal(Self.strict.checkURL(url))
+            == "webhook destination \(url) refused: \(host) is \(address) in a numeric form that resolvers accept; write an address as four decimal numbers (\(address))")
+    }
+
+    @Test(arguments: ["https://1.2.3.4.5/", "https://256.1.1.1/", "https://1.2.3.0x100/", "https://08.1.2.3/", "https://4294967296/", "https://hooks.example.123/"])
+    func aHostThatEndsInANumberButIsNoAddressIsRefused(url: String) {
+        let host = String(url.dropFirst(8).dropLast())
+        #expect(Self.refusal(Self.strict.checkURL(url)) == "webhook destination \(url) refused: \(host) is neither a host name nor an IP address")
+    }
+
+    @Test(arguments: ["https://hooks\\.example.com/", "https://hooks..example.com/", "https://.example.com/", "https://hooks.example.com:443:443/",
+                      "https://h\u{00f6}oks.example.com/", "https://\u{ff4c}ocalhost/", "https://[10.0.0.1]/", "https://" + String(repeating: "a", count: 64) + ".com/"])
+    func aHostThatIsNoPlainNameIsRefused(url: String) {
+        #expect(Self.refusal(Self.strict.checkURL(url))?.contains("is not a") == true, "\(url)")
+    }
+
+    @Test func plainNamesAndAddressesStillPass() throws {
+        for url in ["https://hooks.example.com./x", "https://xn--hks-qoa.example/x", "https://my_host.example.com/", "https://8.8.8.8/", "https://[2606:4700::1111]/"] {
+            #expect(try Self.strict.checkURL(url).get().scheme == "https", "\(url)")
+        }
+    }
+
     @Test func anAllowedHostMayBeReachedOverPlainHTTP() throws {
         let policy = try DestinationPolicy(allowedPrivateHosts: ["localhost", "receiver.internal", "127.0.0.1/32", "::1/128"])
         #expect(try policy.checkURL("http://localhost:3000/hook").get() == Origin("http://localhost:3000/hook"))
@@ -138,6 +179,18 @@ import TollgateCore
                       ":::", "12345::", "::1.2.3", "g::1", "1.2.3.4:80", "localhost"])
     func anythingElseIsNotAnAddress(text: String) {
         #expect(IPAddress(text) == nil)
+    }
+
+    @Test(arguments: [("127.1", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("0x7f000001", "127.0.0.1"), ("0x7F.0.0.1", "127.0.0.1"),
+                      ("0177.0.0.01", "127.0.0.1"), ("10.1.", "10.0.0.1"), ("0x", "0.0.0.0"), ("1.2.65535", "1.2.255.255")])
+    func numericHostsAreReadAsResolversReadThem(host: String, address: String) {
+        #expect(IPAddress(numericHost: host)?.description == address)
+        #expect(IPAddress.endsInANumber(host))
+    }
+
+    @Test(arguments: ["1.2.3.4.5", "256.0.0.1", "1.2.3.256", "1.2.65536", "08", "0x1g", "1..2", "+1", "4294967296", ""])
+    func numericHostsThatDoNotFitAreNoAddress(host: String) {
+        #expect(IPAddress(numericHost: host) == nil)
     }
 
     @Test func blocksHoldExactlyTheirPrefix() {
