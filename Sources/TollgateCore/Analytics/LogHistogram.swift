@@ -1,0 +1,80 @@
+import Foundation
+
+/// A mergeable histogram of positive values (latencies in ms, tokens per second) whose quantiles
+/// are within `relativeAccuracy` (2%) of the exact ones, whatever the data: DDSketch's fixed
+/// logarithmic buckets. A value `v` falls in bucket `i = ceil(log(v) / log(γ))` with
+/// `γ = (1 + α) / (1 - α)`, and a bucket answers with `2γ^i / (γ + 1)`, at most `α` away from any
+/// value in it. Buckets are the same everywhere, so histograms of different minutes, models or
+/// instances merge by adding counts: that is what lets analytics keep them per time bucket and
+/// dimension as calls are recorded, and answer a month as the sum of its hours.
+///
+/// Values at or below `minimum` (0.001) count in one zero bucket. Storage is sparse: only the
+/// buckets that were hit, so a histogram of one call is one entry.
+public struct LogHistogram: Sendable, Equatable {
+    public static let relativeAccuracy = 0.02
+    static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
+    static let logGamma = log(gamma)
+    static let minimum = 0.001
+
+    /// Bucket index → count.
+    public private(set) var buckets: [Int32: Int64] = [:]
+    public private(set) var zeroCount: Int64 = 0
+
+    public init() {}
+
+    public var count: Int64 { buckets.values.reduce(zeroCount, +) }
+    public var isEmpty: Bool { zeroCount == 0 && buckets.isEmpty }
+
+    public static func index(of value: Double) -> Int32 {
+        Int32(ceil(log(value) / logGamma))
+    }
+
+    /// The value a bucket stands for: within `relativeAccuracy` of every value in it.
+    public static func value(of index: Int32) -> Double {
+        2 * pow(gamma, Double(index)) / (gamma + 1)
+    }
+
+    public mutating func add(_ value: Double, count: Int64 = 1) {
+        guard value.isFinite else { return }
+        if value <= Self.minimum {
+            zeroCount += count
+        } else {
+            buckets[Self.index(of: value), default: 0] += count
+        }
+    }
+
+    public mutating func merge(_ other: LogHistogram) {
+        zeroCount += other.zeroCount
+        for (index, count) in other.buckets { buckets[index, default: 0] += count }
+    }
+
+    /// The value at quantile `q` (0...1) by the nearest-rank rule; nil when empty.
+    public func quantile(_ q: Double) -> Double? {
+        let total = count
+        guard total > 0 else { return nil }
+        let rank = max(1, Int64((q * Double(total)).rounded(.up)))
+        var seen = zeroCount
+        if seen >= rank { return 0 }
+        for index in buckets.keys.sorted() {
+            seen += buckets[index]!
+            if seen >= rank { return Self.value(of: index) }
+        }
+        return buckets.keys.max().map(Self.value(of:))
+    }
+
+    /// A compact text form for storage: `z:<zeros>;<index>:<count>,…` (indexes ascending).
+    public var encoded: String {
+        "z:\(zeroCount);" + buckets.keys.sorted().map { "\($0):\(buckets[$0]!)" }.joined(separator: ",")
+    }
+
+    public init?(encoded: String) {
+        let halves = encoded.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
+        guard halves.count == 2, halves[0].hasPrefix("z:"), let zeros = Int64(halves[0].dropFirst(2)) else { return nil }
+        zeroCount = zeros
+        for pair in halves[1].split(separator: ",") {
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let index = Int32(parts[0]), let count = Int64(parts[1]) else { return nil }
+            buckets[index, default: 0] += count
+        }
+    }
+}
