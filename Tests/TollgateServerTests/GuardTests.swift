@@ -94,6 +94,27 @@ struct GuardTests {
         }
     }
 
+    @Test("a stored webhook with an encoded host is refused before any connection, so its attempt log cannot tell an open port from a closed one")
+    func encodedHostsAreRefusedBeforeConnecting() async throws {
+        let open = try await FakeServer.start { _, _ in FakeServer.json("{}") }
+        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
+        let closedPort = closed.server.port
+        try await closed.stop()
+        let sender = WebhookSender(policy: try DestinationPolicy(allowedPrivateHosts: []), timeout: .seconds(5), maxConnectionsPerHost: 1)
+        var errors: [String] = []
+        for port in [open.server.port, closedPort] {
+            for host in ["%31%32%37.0.0.1", "127%2e0%2e0%2e1", "%6c%6f%63%61%6c%68%6f%73%74"] {
+                let sent = await sender.send(destination: "https://\(host):\(port)/hook", body: Array("{}".utf8), messageID: "msg_1", keys: ["k"])
+                #expect(sent.outcome == .refusedDestination, "\(host):\(port)")
+                errors.append(sent.error?.replacingOccurrences(of: "\(port)", with: "PORT") ?? "")
+            }
+        }
+        #expect(errors[0..<3] == errors[3..<6])
+        #expect(errors.allSatisfy { $0.contains("its host is percent-encoded") }, "\(errors)")
+        try await sender.shutdown()
+        try await open.stop()
+    }
+
     static let encodedOrNumeric = [
         "https://%31%32%37.0.0.1:PORT/hook", "https://127%2e0%2e0%2e1:PORT/hook", "https://%6c%6f%63%61%6c%68%6f%73%74:PORT/hook",
         "https://%31%36%39.254.169.254/latest/meta-data", "https://127.1:PORT/hook", "https://2130706433:PORT/hook",

@@ -20,6 +20,8 @@ public struct KeyScreen: Sendable {
 
     let groups: [Group]
     let base: UInt64
+    /// The shortest key's length: shorter text cannot hold one.
+    let shortest: Int
 
     /// Screens for `keys`; empty keys are ignored.
     public init(keys: [String], base: UInt64 = UInt64.random(in: 1...UInt64.max) | 1) {
@@ -31,6 +33,7 @@ public struct KeyScreen: Sendable {
             for _ in 1..<length { leading = leading &* base }
             return Group(length: length, keys: keys, hashes: keys.map { Self.hash($0[...], base: base) }, leading: leading)
         }
+        shortest = groups.first?.length ?? .max
     }
 
     public var isEmpty: Bool { groups.isEmpty }
@@ -40,17 +43,23 @@ public struct KeyScreen: Sendable {
     public func isCarried(headers: some Sequence<(String, String)>, target: String) -> Bool {
         guard !groups.isEmpty else { return false }
         for (name, value) in headers {
-            if contains(name.utf8) || contains(value.utf8) { return true }
+            if contains(name) || contains(value) { return true }
             if let credentials = Self.basicCredentials(value), contains(credentials) { return true }
         }
-        if contains(target.utf8) { return true }
+        if contains(target) { return true }
         return target.utf8.contains(UInt8(ascii: "%")) && contains(PercentEncoding.decode(target.utf8))
     }
 
     /// Whether `text` holds one of the keys, standing on its own.
-    public func contains(_ text: some Collection<UInt8>) -> Bool {
-        if let found = text.withContiguousStorageIfAvailable({ scan($0) }) { return found }
-        return Array(text).withUnsafeBufferPointer { scan($0) }
+    public func contains(_ text: String) -> Bool {
+        guard text.utf8.count >= shortest else { return false }
+        var text = text
+        return text.withUTF8 { scan($0) }  // a small string is copied to the stack, not the heap
+    }
+
+    /// Whether `bytes` hold one of the keys, standing on their own.
+    public func contains(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= shortest && bytes.withUnsafeBufferPointer { scan($0) }
     }
 
     private func scan(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
