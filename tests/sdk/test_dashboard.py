@@ -17,6 +17,8 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ADMIN_KEY, Gateway
 from fake_provider import chat_completion
@@ -56,6 +58,11 @@ def dashboard(provider, hook_receiver):
     gateway.stop()
 
 
+def shown(browser, css):
+    """The element once the page that a click or a redirect leads to shows it."""
+    return WebDriverWait(browser, 15).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
 def shot(browser, name):
     browser.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
 
@@ -66,6 +73,8 @@ def sign_in(browser, gateway, key=ADMIN_KEY):
     browser.get(gateway.url + "/dashboard/login")
     browser.find_element(By.NAME, "key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    WebDriverWait(browser, 15).until(
+        lambda b: not b.current_url.endswith("/dashboard/login") or b.find_elements(By.CSS_SELECTOR, ".error"))
 
 
 def no_alert(browser):
@@ -90,7 +99,7 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_and_shown_no_data(browse
     shot(browser, "01-sign-in")
 
     sign_in(browser, dashboard, key="not-the-key")
-    assert "not an admin key" in browser.find_element(By.CSS_SELECTOR, ".error").text
+    assert "not an admin key" in shown(browser, ".error").text
     assert browser.current_url.endswith("/dashboard/login")
 
 
@@ -104,6 +113,7 @@ def test_signed_in_the_calls_just_made_show_with_their_model_user_property_and_c
     dashboard.record(call_id)
 
     sign_in(browser, dashboard)
+    shown(browser, "dl.totals")
     assert browser.current_url.endswith("/dashboard")
     overview = browser.find_element(By.TAG_NAME, "main").text
     assert "Calls" in overview and "Cost" in overview
@@ -166,7 +176,7 @@ def test_a_webhook_created_on_the_page_delivers_and_a_delivery_is_sent_again_fro
     browser.find_element(By.NAME, "destination").send_keys(f"{hook_receiver.url}/dash-{tag}")
     browser.find_element(By.NAME, "filters").send_keys(f"run={tag}")
     browser.find_element(By.CSS_SELECTOR, "form.create button").click()
-    notice = browser.find_element(By.CSS_SELECTOR, ".notice").text
+    notice = shown(browser, ".notice").text
     assert f"/dash-{tag}" in notice
     key = browser.find_element(By.CSS_SELECTOR, "code.key").text
     assert len(key) > 20
@@ -180,11 +190,12 @@ def test_a_webhook_created_on_the_page_delivers_and_a_delivery_is_sent_again_fro
     assert json.loads(first[0].body)["request_id"] == call_id
 
     browser.find_element(By.LINK_TEXT, f"{hook_receiver.url}/dash-{tag}").click()
+    shown(browser, "ul.attempts")
     rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
     assert len(rows) == 1 and call_id in rows[0].text and "succeeded" in rows[0].text
     assert "#1" in rows[0].find_element(By.CSS_SELECTOR, "ul.attempts").text
     rows[0].find_element(By.XPATH, ".//button[text()='Re-send']").click()
-    assert "queued to be sent again" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert "queued to be sent again" in shown(browser, ".notice").text
     again = wait_for(lambda: [d for d in hook_receiver.received(path=f"/dash-{tag}")] if len(hook_receiver.received(path=f"/dash-{tag}")) >= 2 else [])
     assert [json.loads(d.body)["request_id"] for d in again] == [call_id, call_id]
     browser.refresh()  # a plain GET after the redirect: reloading sends nothing again
