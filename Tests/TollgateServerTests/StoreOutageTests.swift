@@ -9,12 +9,29 @@ import Testing
 /// real PostgreSQL server stopped and started under load: tests/sdk/test_postgres_outage.py.)
 @Suite("Store outages")
 struct StoreOutageTests {
-    static func writer(_ store: FaultyStore, webhooks: any WebhookStore, queue: RecordQueue, requestIDs: RequestIDRegistry, metrics: GatewayMetrics) throws -> RecordWriter {
-        let pricing = try PricingTable(yaml: String(contentsOfFile: TestGateway.repositoryRoot + "/conf/pricing.yaml", encoding: .utf8))
-        return RecordWriter(
-            queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics, requestIDs: requestIDs,
-            webhooks: WebhookRegistry(store: webhooks), onDeliveries: { _ in }, batchSize: 100, logger: RunningServer.quietLogger
-        )
+    /// A recorder writing through a ``FaultyStore`` in front of a fresh store.
+    struct Recorder {
+        let inner: any RecordStore & WebhookStore
+        let store: FaultyStore
+        let queue: RecordQueue
+        let requestIDs = RequestIDRegistry()
+        let metrics = GatewayMetrics()
+        let writer: RecordWriter
+
+        init(queueCapacity: Int) async throws {
+            inner = try await DeliveryHandoffTests.openStore()
+            store = FaultyStore(inner)
+            queue = RecordQueue(capacity: queueCapacity)
+            let pricing = try PricingTable(yaml: String(contentsOfFile: TestGateway.repositoryRoot + "/conf/pricing.yaml", encoding: .utf8))
+            writer = RecordWriter(
+                queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics, requestIDs: requestIDs,
+                webhooks: WebhookRegistry(store: inner), onDeliveries: { _ in }, batchSize: 100, logger: RunningServer.quietLogger
+            )
+        }
+
+        func dropped() -> Double? {
+            MetricsTests.sample(String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self), "tollgate_records_dropped_total", ["reason": "store_error"])
+        }
     }
 
     /// A finished call whose client chose its id (`Helicone-Request-Id`), claimed as the proxy does.
@@ -65,34 +82,26 @@ struct StoreOutageTests {
 
     @Test("a store down for several tries loses no record while the queue has room")
     func writerRetriesThroughAnOutage() async throws {
-        let inner = try await DeliveryHandoffTests.openStore()
-        defer { DeliveryHandoffTests.close(inner) }
-        let store = FaultyStore(inner)
-        let (queue, requestIDs, metrics) = (RecordQueue(capacity: 100), RequestIDRegistry(), GatewayMetrics())
-        let writer = try Self.writer(store, webhooks: inner as! any WebhookStore, queue: queue, requestIDs: requestIDs, metrics: metrics)
-        let call = Self.call(claimedIn: requestIDs)
-        store.inserts.withLock { $0 = .unavailable(count: 6) }  // more refusals than the recorder used to allow
-        await writer.write([call])
-        #expect(try await inner.record(id: call.id) != nil)
-        #expect(!requestIDs.isClaimed(call.id))
-        let text = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
-        #expect(MetricsTests.sample(text, "tollgate_records_dropped_total", [:]) == nil)
+        let recorder = try await Recorder(queueCapacity: 100)
+        defer { DeliveryHandoffTests.close(recorder.inner) }
+        let call = Self.call(claimedIn: recorder.requestIDs)
+        recorder.store.inserts.withLock { $0 = .unavailable(count: 6) }  // more refusals than the recorder used to allow
+        await recorder.writer.write([call])
+        #expect(try await recorder.inner.record(id: call.id) != nil)
+        #expect(!recorder.requestIDs.isClaimed(call.id))
+        #expect(recorder.dropped() == nil)
     }
 
     @Test("a batch given up (the queue full while the store is down) is counted, and frees its Helicone-Request-Ids")
     func givenUpBatchFreesItsIDs() async throws {
-        let inner = try await DeliveryHandoffTests.openStore()
-        defer { DeliveryHandoffTests.close(inner) }
-        let store = FaultyStore(inner)
-        let (queue, requestIDs, metrics) = (RecordQueue(capacity: 1), RequestIDRegistry(), GatewayMetrics())
-        let writer = try Self.writer(store, webhooks: inner as! any WebhookStore, queue: queue, requestIDs: requestIDs, metrics: metrics)
-        let call = Self.call(claimedIn: requestIDs)
-        #expect(queue.offer(Self.call(claimedIn: requestIDs)))  // the queue is full behind the batch
-        store.inserts.withLock { $0 = .unavailable(count: 1000) }
-        await writer.write([call])
-        #expect(try await inner.record(id: call.id) == nil)
-        #expect(!requestIDs.isClaimed(call.id), "no record and no claim: the id may be used again, and is not answered 409")
-        let text = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
-        #expect(MetricsTests.sample(text, "tollgate_records_dropped_total", ["reason": "store_error"]) == 1)
+        let recorder = try await Recorder(queueCapacity: 1)
+        defer { DeliveryHandoffTests.close(recorder.inner) }
+        let call = Self.call(claimedIn: recorder.requestIDs)
+        #expect(recorder.queue.offer(Self.call(claimedIn: recorder.requestIDs)))  // the queue is full behind the batch
+        recorder.store.inserts.withLock { $0 = .unavailable(count: 1000) }
+        await recorder.writer.write([call])
+        #expect(try await recorder.inner.record(id: call.id) == nil)
+        #expect(!recorder.requestIDs.isClaimed(call.id), "no record and no claim: the id may be used again, and is not answered 409")
+        #expect(recorder.dropped() == 1)
     }
 }
