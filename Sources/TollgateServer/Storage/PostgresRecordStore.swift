@@ -175,7 +175,9 @@ extension PostgresRecordStore: RecordStore {
             throw ConfigError("cannot use PostgreSQL at \(location): \(Self.describe(error)); check storage.postgres.url and that the server is running")
         }
         let logger = self.logger
-        try await transaction { connection in
+        // Not bounded by `timeout`: a migration may build an index on a large table, and the
+        // others wait for it on the lock.
+        try await client.withTransaction(logger: logger) { connection in
             // One instance migrates at a time; the others wait here, then find nothing to do.
             try await connection.run("SELECT pg_advisory_xact_lock(727245)", logger: logger)
             try await connection.run("CREATE TABLE IF NOT EXISTS tollgate_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
