@@ -113,6 +113,9 @@ public final class PostgresRecordStore: Sendable {
         switch error {
         case is StoreUnavailable, is ChannelError, is IOError:
             return true
+        case let error as PostgresTransactionError:
+            // A server shutting down ends a transaction at BEGIN, in the body or at COMMIT.
+            return [error.beginError, error.closureError, error.commitError].contains { $0.map(isUnavailability) ?? false }
         case let error as PSQLError:
             if error.code == .server {
                 // Classes 08 (connection exception), 53 (insufficient resources), 57 (operator intervention).
@@ -193,6 +196,9 @@ extension PostgresRecordStore: RecordStore {
 
     /// The server's own words for a failure (PSQLError hides them from `description`).
     static func describe(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError, let cause = error.commitError ?? error.closureError ?? error.beginError {
+            return describe(cause)
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
             return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
