@@ -118,9 +118,11 @@ public final class PostgresRecordStore: Sendable {
             return [error.beginError, error.closureError, error.commitError].contains { $0.map(isUnavailability) ?? false }
         case let error as PSQLError:
             if error.code == .server {
-                // Classes 08 (connection exception), 53 (insufficient resources), 57 (operator intervention).
+                // Classes 08 (connection exception), 53 (insufficient resources), 57 (operator
+                // intervention: shutdown, restart), but not 57014, a statement cancelled or
+                // timed out, which would only happen again.
                 let state = error.serverInfo?[.sqlState] ?? ""
-                return ["08", "53", "57"].contains(String(state.prefix(2)))
+                return ["08", "53", "57"].contains(String(state.prefix(2))) && state != "57014"
             }
             return [.clientClosedConnection, .serverClosedConnection, .connectionError, .uncleanShutdown, .poolClosed, .queryCancelled].contains(error.code)
         default:

@@ -11,7 +11,7 @@ public struct StoreUnavailable: Error, CustomStringConvertible {
     }
 
     static func timedOut(after timeout: Duration) -> StoreUnavailable {
-        StoreUnavailable("the database did not answer within \(timeout.components.seconds) s")
+        StoreUnavailable("the database did not answer within \(WebhookDispatcher.seconds(timeout)) s")
     }
 }
 
