@@ -77,7 +77,7 @@ struct DeliveryHandoffTests {
         }
         var ghost = claimed[0]
         ghost.id = UUID()  // not in the store: its attempt row breaks the foreign key
-        let log = CompletionLog(store: store)
+        let log = CompletionLog(store: store, logger: RunningServer.quietLogger)
         let failures = await withTaskGroup(of: Bool.self) { group in
             for delivery in claimed + [ghost] {
                 group.addTask { (try? await log.complete(delivery, result: succeeded(delivery))) == nil }

@@ -25,7 +25,7 @@ webhooks:
 
 def wait_until(check, timeout, what):
     """Polls check() every 20 ms until it returns something truthy, which it returns; fails
-    naming `what` and the last value seen after `timeout` seconds."""
+    naming `what` (or what `what()` says then) and the last value seen after `timeout` seconds."""
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
@@ -33,7 +33,7 @@ def wait_until(check, timeout, what):
         if last:
             return last
         time.sleep(0.02)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {str(last)[:2000]})")
+    raise AssertionError(f"{what() if callable(what) else what}: not within {timeout}s (last: {str(last)[:2000]})")
 
 
 def api_data(response, status=200):

@@ -22,8 +22,9 @@ final class BodyLinks: Sendable {
 
     /// The bodies of a call (from the database, or else from S3) and the `request_response_url`
     /// to hand out now for them, with one database read.
-    func bodiesAndLink(for id: UUID, now: Date = Date()) async -> (bodies: StoredBodies?, link: String) {
-        if let stored = try? await store.bodies(id: id) { return (stored, url(for: id, now: now)) }
+    /// Throws when the store cannot be read (a payload without its bodies would be wrong).
+    func bodiesAndLink(for id: UUID, now: Date = Date()) async throws -> (bodies: StoredBodies?, link: String) {
+        if let stored = try await store.bodies(id: id) { return (stored, url(for: id, now: now)) }
         guard let s3 else { return (nil, url(for: id, now: now)) }
         let document = try? await s3.get(id)
         return (document.flatMap(BodyDocument.bodies(from:)), s3.presignedURL(for: id, ttl: ttlSeconds, now: now))

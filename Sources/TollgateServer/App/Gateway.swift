@@ -136,7 +136,7 @@ public enum Gateway {
             sender: WebhookSender(policy: destinations, timeout: timeout, maxConnectionsPerHost: config.webhookMaxPerDestination),
             links: links,
             policy: config.webhookRetryScheduleSeconds.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhookRetryScheduleSeconds.map { .milliseconds(Int64($0 * 1000)) }),
-            settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store),
+            settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store, logger: logger),
             recorderBehind: { queue.depth * 2 > queue.capacity }, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )
         // The API alone, which the dashboard's pages call in-process; then the dashboard's own routes.
@@ -200,7 +200,9 @@ public enum Gateway {
 
     static func openStore(_ config: GatewayConfig, logger: Logger) throws -> any RecordStore & WebhookStore {
         if config.storageKind == "postgres", let url = config.postgresURL {
-            return try PostgresRecordStore(url: url, schema: config.postgresSchema, logger: logger)
+            return try PostgresRecordStore(
+                url: url, schema: config.postgresSchema, timeout: .milliseconds(Int64(config.postgresTimeoutSeconds * 1000)), logger: logger
+            )
         }
         return try SQLiteRecordStore(path: config.storagePath + "/tollgate.sqlite")
     }

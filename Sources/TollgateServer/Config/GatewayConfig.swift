@@ -7,8 +7,8 @@ import TollgateCore
 /// Keys: `server.host`, `server.port`, `server.public_url`, `server.max_body_bytes`,
 /// `server.max_header_bytes`, `server.header_timeout_seconds`, `server.idle_timeout_seconds`,
 /// `metrics.require_admin_key`, `bodies.max_kept_bytes`,
-/// `storage.path`, `storage.kind`, `storage.postgres.url`, `storage.postgres.schema`, `storage.queue_capacity`, `storage.batch_size`, `admin.key`,
-/// `auth.gateway_keys` (strings, or maps with `key` and `project`), `providers.<name>.base_url`,
+/// `storage.path`, `storage.kind`, `storage.postgres.url`, `storage.postgres.schema`, `storage.postgres.timeout_seconds`,
+/// `storage.queue_capacity`, `storage.batch_size`, `admin.key`, `auth.gateway_keys` (strings, or maps with `key` and `project`), `providers.<name>.base_url`,
 /// `providers.<name>.format`, `routing.default_provider`, `routing.allowed_target_urls`,
 /// `upstream.connect_timeout_seconds`, `upstream.stall_timeout_seconds`,
 /// `upstream.max_connections_per_host`, `bodies.url_ttl_seconds`, `bodies.signing_key`,
@@ -48,6 +48,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var postgresURL: String?
     /// The PostgreSQL schema holding Tollgate's tables.
     public var postgresSchema = "public"
+    /// Longest one PostgreSQL statement or transaction may take, the wait for a connection
+    /// included, before it counts as a failure of the database (and is retried where it matters).
+    public var postgresTimeoutSeconds = 10.0
     /// Finished calls waiting to be written; when full, new records are dropped and counted.
     public var queueCapacity = 10_000
     public var batchSize = 500
@@ -131,7 +134,7 @@ public struct GatewayConfig: Sendable, Equatable {
     static let knownKeys = [
         "server.host", "server.port", "server.public_url", "server.max_body_bytes", "server.max_header_bytes",
         "server.header_timeout_seconds", "server.idle_timeout_seconds", "metrics.require_admin_key", "bodies.max_kept_bytes",
-        "storage.path", "storage.kind", "storage.postgres.url", "storage.postgres.schema", "storage.queue_capacity", "storage.batch_size", "admin.key",
+        "storage.path", "storage.kind", "storage.postgres.url", "storage.postgres.schema", "storage.postgres.timeout_seconds", "storage.queue_capacity", "storage.batch_size", "admin.key",
         "auth.gateway_keys", "routing.default_provider", "routing.allowed_target_urls",
         "upstream.connect_timeout_seconds", "upstream.stall_timeout_seconds",
         "upstream.max_connections_per_host", "bodies.url_ttl_seconds", "bodies.signing_key", "bodies.kind", "bodies.s3.endpoint", "bodies.s3.bucket",
@@ -184,6 +187,8 @@ public struct GatewayConfig: Sendable, Equatable {
         storageKind = v.string("storage.kind", default: storageKind)
         postgresURL = v.string("storage.postgres.url").flatMap { $0.isEmpty ? nil : $0 }
         postgresSchema = v.string("storage.postgres.schema", default: postgresSchema)
+        postgresTimeoutSeconds = try v.double("storage.postgres.timeout_seconds", default: postgresTimeoutSeconds)
+        guard postgresTimeoutSeconds > 0 else { throw ConfigError("storage.postgres.timeout_seconds must be positive, got \(postgresTimeoutSeconds)") }
         switch storageKind {
         case "sqlite": break
         case "postgres": guard postgresURL != nil else { throw ConfigError("storage.kind is postgres but storage.postgres.url is not set") }

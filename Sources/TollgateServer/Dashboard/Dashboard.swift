@@ -178,7 +178,7 @@ struct Dashboard: Sendable {
         guard status == 200, let record = answer["data"], let uuid = UUID(uuidString: id) else {
             return html(DashboardPages.page(title: "Not found", frame: frame, content: "<p>No call \(id) in this scope.</p>"), status: .notFound)
         }
-        let document = await links.bodiesAndLink(for: uuid).bodies.map(BodyDocument.json)
+        let document = (try? await links.bodiesAndLink(for: uuid))?.bodies.map(BodyDocument.json)
         return html(DashboardPages.request(record: record, document: document, frame: frame))
     }
 

@@ -60,11 +60,16 @@ struct ProxyResponder: Sendable {
         }
 
         if tags.requestID != nil {
-            let fresh = requestIDs.claim(id)
-            let stored = fresh ? ((try? await store.contains(id: id)) ?? false) : true
-            if stored {
-                if fresh { requestIDs.release(id) }
+            switch await requestIDs.claim(id, unlessRecordedIn: store) {
+            case .claimed:
+                break
+            case .used:
                 return refuse(request, status: .conflict, type: "duplicate_request_id", message: "Helicone-Request-Id \(id.uuidString.lowercased()) was already used", id: id)
+            case .unavailable:
+                return refuse(
+                    request, status: .serviceUnavailable, type: "store_unavailable",
+                    message: "cannot check whether Helicone-Request-Id \(id.uuidString.lowercased()) was already used: the database is not answering; retry, or send the call without it", id: id
+                )
             }
         }
 

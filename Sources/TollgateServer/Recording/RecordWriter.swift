@@ -154,27 +154,53 @@ struct RecordWriter: Service {
             }
         }
         let handed = handOver(&batch)
-        var attempt = 0
-        while true {
-            do {
-                try await store.insert(batch)
-                break
-            } catch {
-                attempt += 1
-                guard attempt < 5 else {
-                    logger.error("dropping \(batch.count) records after \(attempt) failed writes: \(error)")
-                    metrics.recordsDropped(batch.count, reason: "store_error")
-                    return
-                }
-                logger.warning("record write failed (attempt \(attempt)), retrying: \(error)")
-                try? await Task.sleep(for: .milliseconds(100 << attempt))
-            }
-        }
-        requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id))
+        // Written or given up, the calls' client-chosen ids are free again: re-use of a recorded
+        // id is then found in the store, and a dropped call's id may be used again.
+        defer { requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id)) }
+        guard await persist(batch) else { return }
         fresh?.add(handed)
         let total = batch.reduce(0) { $0 + $1.deliveries.count }
         if total > 0 { onDeliveries(total > handed.count) }
         metrics.recorded(built.map { ($0.record, $0.unpriced) })
         metrics.queueDepth(queue.depth)
+    }
+
+    /// Writes a batch in one transaction. While the store cannot be reached it retries, with
+    /// backoff up to 2 s, for as long as the queue has room for the calls still arriving, so an
+    /// outage of tens of seconds loses nothing. It gives the batch up, counted in
+    /// `tollgate_records_dropped_total{reason="store_error"}` and logged, when the queue is full,
+    /// when the gateway is shutting down or the recorder cancelled, or after five refusals of the
+    /// batch itself.
+    func persist(_ batch: [StoredExchange]) async -> Bool {
+        var outage = StoreOutage("record writes", logger: logger)
+        var refusals = 0
+        while true {
+            do {
+                try await store.insert(batch)
+                outage.succeeded()
+                return true
+            } catch {
+                let unavailable = error is StoreUnavailable
+                if !unavailable { refusals += 1 }
+                let reason: String? = if refusals >= 5 {
+                    "refused \(refusals) times"
+                } else if Task.isCancelled {
+                    "the recorder was cancelled"
+                } else if unavailable, Task.isShuttingDownGracefully {
+                    "the gateway is shutting down"
+                } else if queue.depth >= queue.capacity {
+                    "the record queue is full"
+                } else {
+                    nil
+                }
+                if let reason {
+                    logger.error("dropping \(batch.count) records: \(error); \(reason)")
+                    metrics.recordsDropped(batch.count, reason: "store_error")
+                    return false
+                }
+                outage.failed(error)
+                await outage.pause()
+            }
+        }
     }
 }

@@ -95,7 +95,8 @@ extension PostgresRecordStore: WebhookStore {
     }
 
     public func releaseLeases(_ ids: [UUID]) async throws {
-        for id in ids { try await run(StoreSQL.releaseLease, [Self.key(id)]) }
+        guard !ids.isEmpty else { return }
+        try await run(StoreSQL.releaseLeases(count: ids.count), ids.map(Self.key))
     }
 
     public func delivery(id: UUID) async throws -> Delivery? {

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import ServiceLifecycle
+import Synchronization
 import TollgateCore
 
 /// The scale-out store: PostgreSQL through PostgresNIO, with the same tables and statements as
@@ -16,9 +18,14 @@ public final class PostgresRecordStore: Sendable {
     /// One direct connection's settings, to check the database once before the pool (which retries
     /// for a minute) is used.
     let probe: PostgresConnection.Configuration
+    /// How long one statement or transaction (with the wait for a connection) may take before it
+    /// is given up as ``StoreUnavailable``.
+    let timeout: Duration
+    /// Whether the last statement found the database unreachable.
+    let unreachable = Mutex(false)
 
     /// Connects (lazily) to `url` (`postgres://user:password@host:port/database`); every table lives in `schema`.
-    public init(url: String, schema: String, logger: Logger) throws {
+    public init(url: String, schema: String, timeout: Duration = .seconds(10), logger: Logger) throws {
         guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""), let host = parts.host else {
             throw ConfigError("storage.postgres.url must look like postgres://user:password@host:5432/database, got '\(url)'")
         }
@@ -40,6 +47,7 @@ public final class PostgresRecordStore: Sendable {
         self.client = client
         self.runner = Task { await client.run() }
         self.schema = schema
+        self.timeout = timeout
         self.logger = logger
         self.location = "\(host):\(parts.port ?? 5432)\(parts.path)"
     }
@@ -68,11 +76,60 @@ public final class PostgresRecordStore: Sendable {
 
     @discardableResult
     func run(_ sql: String, _ values: [SQLArgument] = []) async throws -> [PostgresRandomAccessRow] {
-        try await client.query(Self.query(sql, values), logger: logger).collect().map { $0.makeRandomAccess() }
+        let (client, logger, query) = (self.client, self.logger, Self.query(sql, values))
+        return try await bounded { try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() } }
     }
 
-    func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let (client, logger) = (self.client, self.logger)
+        return try await bounded { try await client.withTransaction(logger: logger) { connection in try await body(connection) } }
+    }
+
+    /// Every use of the database goes through here: bounded by ``timeout`` (PostgresNIO waits for
+    /// a connection as long as the server is down, and a query written to a connection that has
+    /// just closed can wait forever), with the failures of an unreachable server turned into
+    /// ``StoreUnavailable`` so that callers know to retry. During graceful shutdown a call waits
+    /// at most ``shutdownGrace``, and none at all while the last one found the database unreachable.
+    func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let grace = { @Sendable [self] in unreachable.withLock { $0 } ? Duration.zero : Self.shutdownGrace }
+        if Task.isShuttingDownGracefully, grace() == .zero {
+            throw StoreUnavailable("the database was unreachable at the last try")
+        }
+        do {
+            let value = try await withStoreTimeout(timeout, shutdownGrace: grace, operation)
+            unreachable.withLock { $0 = false }
+            return value
+        } catch let error where Self.isUnavailability(error) {
+            unreachable.withLock { $0 = true }
+            throw error as? StoreUnavailable ?? StoreUnavailable("the database is unreachable: \(Self.describe(error))")
+        }
+    }
+
+    static let shutdownGrace: Duration = .seconds(3)
+
+    /// Whether `error` says the server could not be reached or used (a closed or refused
+    /// connection, a server shutting down or starting up) rather than that a statement was wrong.
+    static func isUnavailability(_ error: any Error) -> Bool {
+        switch error {
+        case is StoreUnavailable, is ChannelError, is IOError:
+            return true
+        case let error as PostgresTransactionError:
+            // A server shutting down ends a transaction at BEGIN, in the body or at COMMIT.
+            return [error.beginError, error.closureError, error.commitError].contains { $0.map(isUnavailability) ?? false }
+        case let error as PSQLError:
+            if error.code == .server {
+                // Classes 08 (connection exception), 53 (insufficient resources), 57 (operator
+                // intervention: shutdown, restart), but not 57014, a statement cancelled or
+                // timed out, which would only happen again.
+                let state = error.serverInfo?[.sqlState] ?? ""
+                return ["08", "53", "57"].contains(String(state.prefix(2))) && state != "57014"
+            }
+            return [.clientClosedConnection, .serverClosedConnection, .connectionError, .uncleanShutdown, .poolClosed, .queryCancelled].contains(error.code)
+        default:
+            // The pool's own errors (no connection could be made: its circuit breaker) come from a
+            // module PostgresNIO does not export.
+            return String(reflecting: type(of: error)).hasSuffix("ConnectionPoolError")
+        }
     }
 }
 
@@ -123,7 +180,9 @@ extension PostgresRecordStore: RecordStore {
             throw ConfigError("cannot use PostgreSQL at \(location): \(Self.describe(error)); check storage.postgres.url and that the server is running")
         }
         let logger = self.logger
-        try await transaction { connection in
+        // Not bounded by `timeout`: a migration may build an index on a large table, and the
+        // others wait for it on the lock.
+        try await client.withTransaction(logger: logger) { connection in
             // One instance migrates at a time; the others wait here, then find nothing to do.
             try await connection.run("SELECT pg_advisory_xact_lock(727245)", logger: logger)
             try await connection.run("CREATE TABLE IF NOT EXISTS tollgate_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
@@ -139,6 +198,9 @@ extension PostgresRecordStore: RecordStore {
 
     /// The server's own words for a failure (PSQLError hides them from `description`).
     static func describe(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError, let cause = error.commitError ?? error.closureError ?? error.beginError {
+            return describe(cause)
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
             return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
@@ -225,7 +287,7 @@ extension PostgresRecordStore: RecordStore {
 
     public func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]] {
         guard !requestIDs.isEmpty else { return [:] }
-        let placeholders = Array(repeating: "?", count: requestIDs.count).joined(separator: ", ")
+        let placeholders = StoreSQL.placeholders(requestIDs.count)
         var out: [UUID: [Score]] = [:]
         for row in try await run("SELECT request_id, name, value, is_bool FROM request_scores WHERE request_id IN (\(placeholders)) ORDER BY name", requestIDs.map { .text($0.uuidString.lowercased()) }) {
             out[UUID(uuidString: try row.value("request_id"))!, default: []].append(Score(name: try row.value("name"), value: try row.value("value"), isBool: try row.value("is_bool")))

@@ -87,7 +87,7 @@ extension SQLiteRecordStore: WebhookStore {
     public func releaseLeases(_ ids: [UUID]) async throws {
         guard !ids.isEmpty else { return }
         try await pool.write { db in
-            for id in ids { try db.execute(sql: StoreSQL.releaseLease, arguments: [Self.key(id)]) }
+            try db.execute(sql: StoreSQL.releaseLeases(count: ids.count), arguments: StatementArguments(ids.map(Self.key)))
         }
     }
 

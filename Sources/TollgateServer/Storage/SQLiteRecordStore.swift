@@ -101,7 +101,7 @@ public final class SQLiteRecordStore: RecordStore {
         guard !requestIDs.isEmpty else { return [:] }
         let ids = requestIDs.map { $0.uuidString.lowercased() }
         return try await pool.read { db in
-            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            let placeholders = StoreSQL.placeholders(ids.count)
             var out: [UUID: [Score]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT request_id, name, value, is_bool FROM request_scores WHERE request_id IN (\(placeholders)) ORDER BY name", arguments: StatementArguments(ids)) {
                 out[UUID(uuidString: row["request_id"])!, default: []].append(Score(name: row["name"], value: row["value"], isBool: row["is_bool"]))

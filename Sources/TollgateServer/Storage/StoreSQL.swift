@@ -155,13 +155,16 @@ enum StoreSQL {
 
     /// ``clearFailing`` for several webhooks.
     static func clearFailing(count: Int) -> String {
-        "UPDATE webhooks SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
+        "UPDATE webhooks SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN (\(placeholders(count)))"
     }
 
     static let clearFailing = "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"
     static let startFailing = "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL"
     static let disableWebhook = "UPDATE webhooks SET enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?"
-    static let releaseLease = "UPDATE deliveries SET lease_until = NULL WHERE id = ?"
+    /// Gives up the leases of `count` deliveries in one statement (one round trip at shutdown).
+    static func releaseLeases(count: Int) -> String {
+        "UPDATE deliveries SET lease_until = NULL WHERE id IN (\(placeholders(count)))"
+    }
     static let resendOne = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ? RETURNING id"
     static let resendSince = """
         UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL
@@ -193,6 +196,11 @@ enum StoreSQL {
 
     /// `DELETE FROM table WHERE column IN (?, ?, …)` for `count` ids.
     static func deleteIn(_ table: String, _ column: String, count: Int) -> String {
-        "DELETE FROM \(table) WHERE \(column) IN (\(Array(repeating: "?", count: count).joined(separator: ", ")))"
+        "DELETE FROM \(table) WHERE \(column) IN (\(placeholders(count)))"
+    }
+
+    /// `?, ?, …`: `count` placeholders for an `IN (…)` list.
+    static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
     }
 }

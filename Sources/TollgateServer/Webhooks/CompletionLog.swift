@@ -1,9 +1,13 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Writes finished attempts to the store in batches (group commit): an attempt that finishes while
 /// a write is under way joins the next one, so under load one transaction logs many attempts. Each
-/// caller still returns only once its own attempt is written.
+/// caller still returns only once its own attempt is written. While the store cannot be reached
+/// a batch is retried (its callers keep waiting, their deliveries stay leased), except during
+/// shutdown, when its callers are told it failed.
 final class CompletionLog: Sendable {
     typealias Outcome = (Delivery, AttemptResult)
 
@@ -13,10 +17,12 @@ final class CompletionLog: Sendable {
     }
 
     let store: any WebhookStore
+    let logger: Logger
     let state = Mutex(State())
 
-    init(store: any WebhookStore) {
+    init(store: any WebhookStore, logger: Logger) {
         self.store = store
+        self.logger = logger
     }
 
     func complete(_ delivery: Delivery, result: AttemptResult) async throws {
@@ -32,6 +38,7 @@ final class CompletionLog: Sendable {
 
     /// Writes whatever is pending, batch after batch, until nothing is.
     func writeAll() async {
+        var outage = StoreOutage("webhook attempt logging", logger: logger)
         while true {
             let batch = state.withLock { s -> [(Outcome, CheckedContinuation<Void, any Error>)] in
                 let batch = s.pending
@@ -40,9 +47,20 @@ final class CompletionLog: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
+            await write(batch, outage: &outage)
+        }
+    }
+
+    func write(_ batch: [(Outcome, CheckedContinuation<Void, any Error>)], outage: inout StoreOutage) async {
+        while true {
             do {
                 try await store.complete(batch.map(\.0))
+                outage.succeeded()
                 for (_, continuation) in batch { continuation.resume() }
+                return
+            } catch let error as StoreUnavailable where !Task.isShuttingDownGracefully {
+                outage.failed(error)
+                await outage.pause()
             } catch {
                 // One bad outcome must not fail the others: write them one by one.
                 for (outcome, continuation) in batch {
@@ -53,6 +71,7 @@ final class CompletionLog: Sendable {
                         continuation.resume(throwing: error)
                     }
                 }
+                return
             }
         }
     }

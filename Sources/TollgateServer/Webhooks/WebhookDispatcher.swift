@@ -29,8 +29,10 @@ struct WebhookDispatcher: Service {
         var hosts: [UUID: String] = [:]
         var perHost: [String: Int] = [:]
 
+        /// False when the destination is at its limit, or when the delivery is already being
+        /// attempted here (claimed again while its outcome is still being logged: not sent twice).
         mutating func admit(_ id: UUID, host: String, limit: Int) -> Bool {
-            guard perHost[host, default: 0] < limit else { return false }
+            guard hosts[id] == nil, perHost[host, default: 0] < limit else { return false }
             hosts[id] = host
             perHost[host, default: 0] += 1
             return true
@@ -82,6 +84,7 @@ struct WebhookDispatcher: Service {
             var lastRefresh = ContinuousClock.now
             var checkStore = true
             var nextStoreCheck = ContinuousClock.now
+            var outage = StoreOutage("webhook delivery claims", logger: logger)
 
             func start(_ delivery: Delivery, webhook: Webhook, fresh item: FreshDeliveries.Item?) {
                 group.addTask {
@@ -123,7 +126,13 @@ struct WebhookDispatcher: Service {
                     checkStore = false
                     let now = Date()
                     let lease = now.addingTimeInterval(Self.seconds(settings.lease))
-                    let claimed = (try? await store.claimDueDeliveries(now: now, leaseUntil: lease, limit: slots)) ?? []
+                    var claimed: [ClaimedDelivery] = []
+                    do {
+                        claimed = try await store.claimDueDeliveries(now: now, leaseUntil: lease, limit: slots)
+                        outage.succeeded()
+                    } catch {
+                        outage.failed(error)
+                    }
                     var deferred: [UUID] = []
                     for item in claimed {
                         var entry = registry.enabledWebhook(id: item.delivery.webhookID)
@@ -185,10 +194,21 @@ struct WebhookDispatcher: Service {
         let sent: WebhookSender.Sent
         if !webhook.enabled {
             sent = .init(outcome: .refusedDestination, error: "webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), durationMs: 0)
-        } else if let body = await payload(for: delivery, webhook: webhook, fresh: fresh) {
-            sent = await sender.send(destination: webhook.destination, body: body, messageID: delivery.messageID, keys: webhook.signingKeys(at: startedAt), now: startedAt)
         } else {
-            sent = .init(outcome: .refusedDestination, error: "the request's record is gone (retention?)", durationMs: 0)
+            let body: [UInt8]?
+            do {
+                body = try await payload(for: delivery, webhook: webhook, fresh: fresh)
+            } catch {
+                // Not an attempt: the delivery is sent once the store can be read again.
+                logger.warning("cannot read a delivery's record, trying again later: \(error)", metadata: ["delivery": "\(delivery.id)"])
+                try? await store.releaseLeases([delivery.id])
+                return
+            }
+            if let body {
+                sent = await sender.send(destination: webhook.destination, body: body, messageID: delivery.messageID, keys: webhook.signingKeys(at: startedAt), now: startedAt)
+            } else {
+                sent = .init(outcome: .refusedDestination, error: "the request's record is gone (retention?)", durationMs: 0)
+            }
         }
         if Task.isCancelled {
             try? await store.releaseLeases([delivery.id])
@@ -231,8 +251,9 @@ struct WebhookDispatcher: Service {
         }
     }
 
-    /// The body to send: the recorded call's payload, or a sample for a test delivery.
-    func payload(for delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?) async -> [UInt8]? {
+    /// The body to send: the recorded call's payload, or a sample for a test delivery; nil when
+    /// the record is gone, an error when the store cannot say.
+    func payload(for delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?) async throws -> [UInt8]? {
         guard let requestID = delivery.requestID else {
             return WebhookPayload.test(webhookID: webhook.id, includeData: webhook.includeData, requestResponseURL: nil)
         }
@@ -243,9 +264,9 @@ struct WebhookDispatcher: Service {
             (record, bodies) = (fresh.record, fresh.bodies)
             link = links.link(for: requestID, bodiesInDatabase: fresh.bodiesInDatabase)
         } else {
-            guard let stored = try? await store.record(id: requestID) else { return nil }
+            guard let stored = try await store.record(id: requestID) else { return nil }
             record = stored
-            (bodies, link) = await links.bodiesAndLink(for: requestID)
+            (bodies, link) = try await links.bodiesAndLink(for: requestID)
         }
         return WebhookPayload.build(
             record: record, requestBody: bodies?.request, responseBody: bodies?.reconstructedResponse ?? bodies?.response,

@@ -1,0 +1,104 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import TollgateCore
+@testable import TollgateServer
+
+/// What a database outage must not do: hold calls, wedge the recorder, lose records it had room
+/// to keep, or leave a client-chosen id claimed with no record behind it. (The same against a
+/// real PostgreSQL server stopped and started under load: tests/sdk/test_postgres_outage.py.)
+@Suite("Store outages")
+struct StoreOutageTests {
+    /// A recorder writing through a ``FaultyStore`` in front of a fresh store.
+    struct Recorder {
+        let inner: any RecordStore & WebhookStore
+        let store: FaultyStore
+        let queue: RecordQueue
+        let requestIDs = RequestIDRegistry()
+        let metrics = GatewayMetrics()
+        let writer: RecordWriter
+
+        init(queueCapacity: Int) async throws {
+            inner = try await DeliveryHandoffTests.openStore()
+            store = FaultyStore(inner)
+            queue = RecordQueue(capacity: queueCapacity)
+            let pricing = try PricingTable(yaml: String(contentsOfFile: TestGateway.repositoryRoot + "/conf/pricing.yaml", encoding: .utf8))
+            writer = RecordWriter(
+                queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics, requestIDs: requestIDs,
+                webhooks: WebhookRegistry(store: inner), onDeliveries: { _ in }, batchSize: 100, logger: RunningServer.quietLogger
+            )
+        }
+
+        func dropped() -> Double? {
+            MetricsTests.sample(String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self), "tollgate_records_dropped_total", ["reason": "store_error"])
+        }
+    }
+
+    /// A finished call whose client chose its id (`Helicone-Request-Id`), claimed as the proxy does.
+    static func call(claimedIn requestIDs: RequestIDRegistry) -> Exchange {
+        var tags = GatewayTags()
+        tags.requestID = UUID()
+        #expect(requestIDs.claim(tags.requestID!))
+        return Exchange(
+            id: tags.requestID!, project: "default", receivedAt: Date(), method: "POST", path: "/v1/chat/completions",
+            target: UpstreamTarget(provider: "openai", format: .openai, origin: Origin("https://api.openai.com")!, pathAndQuery: "/v1/chat/completions"),
+            tags: tags, status: 200, requestBody: Array("{}".utf8), responseBody: Array("{}".utf8), latencyMs: 1
+        )
+    }
+
+    // The time limits turn a wait that never ends into a failure; they are not a measure.
+    @Test("an operation that never answers, even to cancellation, is given up after its timeout", .timeLimit(.minutes(1)))
+    func timeoutEndsAWaitThatNeverEnds() async throws {
+        let store = FaultyStore(try await DeliveryHandoffTests.openStore())
+        defer { DeliveryHandoffTests.close(store.inner) }
+        store.checks.withLock { $0 = .hang }
+        await #expect(throws: StoreUnavailable.self) {
+            try await withStoreTimeout(.milliseconds(200)) { try await store.contains(id: UUID()) }
+        }
+    }
+
+    @Test("a Helicone-Request-Id the store cannot check is refused at once and left free; a recorded one is used", .timeLimit(.minutes(1)))
+    func requestIDCheckFailsFastAndFreesTheID() async throws {
+        let store = FaultyStore(try await DeliveryHandoffTests.openStore())
+        defer { DeliveryHandoffTests.close(store.inner) }
+        let requestIDs = RequestIDRegistry()
+        let id = UUID()
+
+        store.checks.withLock { $0 = .hang }
+        #expect(await requestIDs.claim(id, unlessRecordedIn: store, timeout: .milliseconds(300)) == .unavailable)
+        #expect(!requestIDs.isClaimed(id), "an id refused for want of an answer stays free")
+
+        store.checks.withLock { $0 = .unavailable(count: 1) }
+        #expect(await requestIDs.claim(id, unlessRecordedIn: store) == .unavailable)
+        #expect(!requestIDs.isClaimed(id))
+
+        store.checks.withLock { $0 = .none }
+        #expect(await requestIDs.claim(id, unlessRecordedIn: store) == .claimed)
+        #expect(await requestIDs.claim(id, unlessRecordedIn: store) == .used, "held by the call in flight")
+    }
+
+    @Test("a store down for several tries loses no record while the queue has room")
+    func writerRetriesThroughAnOutage() async throws {
+        let recorder = try await Recorder(queueCapacity: 100)
+        defer { DeliveryHandoffTests.close(recorder.inner) }
+        let call = Self.call(claimedIn: recorder.requestIDs)
+        recorder.store.inserts.withLock { $0 = .unavailable(count: 6) }  // more refusals than the recorder used to allow
+        await recorder.writer.write([call])
+        #expect(try await recorder.inner.record(id: call.id) != nil)
+        #expect(!recorder.requestIDs.isClaimed(call.id))
+        #expect(recorder.dropped() == nil)
+    }
+
+    @Test("a batch given up (the queue full while the store is down) is counted, and frees its Helicone-Request-Ids")
+    func givenUpBatchFreesItsIDs() async throws {
+        let recorder = try await Recorder(queueCapacity: 1)
+        defer { DeliveryHandoffTests.close(recorder.inner) }
+        let call = Self.call(claimedIn: recorder.requestIDs)
+        #expect(recorder.queue.offer(Self.call(claimedIn: recorder.requestIDs)))  // the queue is full behind the batch
+        recorder.store.inserts.withLock { $0 = .unavailable(count: 1000) }
+        await recorder.writer.write([call])
+        #expect(try await recorder.inner.record(id: call.id) == nil)
+        #expect(!recorder.requestIDs.isClaimed(call.id), "no record and no claim: the id may be used again, and is not answered 409")
+        #expect(recorder.dropped() == 1)
+    }
+}
