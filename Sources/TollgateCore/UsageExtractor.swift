@@ -16,12 +16,16 @@ public struct ExtractedResponse: Sendable {
     /// The message of an error reported inside a stream (an SSE `error` event, an `error`
     /// object in a chunk, or a failed Responses API response), if any.
     public var streamError: String?
+    /// The processing tier the provider says served the call (`service_tier`: OpenAI's
+    /// `default`, `flex`, `priority`; Anthropic's `standard`, `priority` in `usage`), as written.
+    public var serviceTier: String?
 
-    public init(model: String? = nil, usage: TokenUsage? = nil, reconstructed: JSONValue? = nil, streamError: String? = nil) {
+    public init(model: String? = nil, usage: TokenUsage? = nil, reconstructed: JSONValue? = nil, streamError: String? = nil, serviceTier: String? = nil) {
         self.model = model
         self.usage = usage
         self.reconstructed = reconstructed
         self.streamError = streamError
+        self.serviceTier = serviceTier
     }
 }
 
@@ -40,7 +44,8 @@ public enum UsageExtractor {
         return ExtractedResponse(
             model: json["model"]?.stringValue,
             usage: json["usage"].flatMap { usage(in: $0, of: json, format: format) },
-            reconstructed: json
+            reconstructed: json,
+            serviceTier: serviceTier(of: json)
         )
     }
 
@@ -70,19 +75,26 @@ public enum UsageExtractor {
         }
 
         if anthropic.sawEvent {
+            let message = anthropic.finishedMessage()
             return ExtractedResponse(model: anthropic.model, usage: anthropic.tokenUsage,
-                                     reconstructed: anthropic.finishedMessage(), streamError: streamError)
+                                     reconstructed: message, streamError: streamError, serviceTier: serviceTier(of: message))
         }
         if let response = responses.finishedResponse() {
             return ExtractedResponse(model: response["model"]?.stringValue,
                                      usage: response["usage"].flatMap { TokenUsage(openAI: $0) },
-                                     reconstructed: response, streamError: streamError)
+                                     reconstructed: response, streamError: streamError, serviceTier: serviceTier(of: response))
         }
         if openAI.sawChunk {
+            let completion = openAI.completion()
             return ExtractedResponse(model: openAI.model, usage: openAI.usage.flatMap { TokenUsage(openAI: $0) },
-                                     reconstructed: openAI.completion(), streamError: streamError)
+                                     reconstructed: completion, streamError: streamError, serviceTier: serviceTier(of: completion))
         }
         return ExtractedResponse(streamError: streamError)
+    }
+
+    /// `service_tier` of an answer: top-level for OpenAI, inside `usage` for Anthropic.
+    private static func serviceTier(of body: JSONValue) -> String? {
+        body["service_tier"]?.stringValue ?? body["usage"]?["service_tier"]?.stringValue
     }
 
     private static func usage(in usage: JSONValue, of body: JSONValue, format: APIFormat) -> TokenUsage? {

@@ -49,8 +49,6 @@ providers:
   anthropic:
     base_url: {self.provider_url}
     format: anthropic
-pricing:
-  path: {ROOT}/conf/pricing.yaml
 """ + self.extra_yaml)
         env = dict(os.environ, **self.extra_env)
         if SUITE_POSTGRES and "TOLLGATE_STORAGE_KIND" not in self.extra_env:

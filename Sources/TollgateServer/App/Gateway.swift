@@ -30,7 +30,7 @@ public enum Gateway {
         let (adminKey, generated) = try secret(config.adminKey, file: "admin.key", in: config.storagePath, prefix: "tg_admin_")
         let (signingKey, _) = try secret(config.bodySigningKey, file: "signing.key", in: config.storagePath, prefix: "")
 
-        let pricing = try loadPricing(config.pricingPath)
+        let pricing = try loadPricing(config)
         let store = try openStore(config, logger: logger)
         do {
             try await store.migrate()
@@ -110,6 +110,7 @@ public enum Gateway {
         let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL, store: store, s3: s3)
         let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
+        PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.defaultProvider).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
             rotationGrace: TimeInterval(config.webhookKeyRotationGraceSeconds)
@@ -200,26 +201,6 @@ public enum Gateway {
         }
         return (key, true)
     }
-
-    /// Reads the pricing table from `path`, falling back to `conf/pricing.yaml` beside the binary's checkout.
-    static func loadPricing(_ path: String) throws -> PricingTable {
-        var candidates = [path]
-        if !path.hasPrefix("/") {
-            let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-            candidates.append(executable.appendingPathComponent("../../\(path)").standardized.path)
-            candidates.append(executable.appendingPathComponent("../../../\(path)").standardized.path)
-        }
-        for candidate in candidates {
-            if let text = try? String(contentsOfFile: candidate, encoding: .utf8) {
-                do {
-                    return try PricingTable(yaml: text)
-                } catch {
-                    throw ConfigError("pricing table \(candidate) is invalid: \(error)")
-                }
-            }
-        }
-        throw ConfigError("pricing table not found at \(path) (set pricing.path or TOLLGATE_PRICING_PATH)")
-    }
 }
 
 /// Sends management paths to the router and everything else to the proxy, so the hot path
@@ -237,7 +218,7 @@ struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Manageme
 
     static func isManagement(_ path: String) -> Bool {
         path == "/healthz" || path == "/metrics" || path.hasPrefix("/v1/requests") || path.hasPrefix("/v1/stats")
-            || path.hasPrefix("/v1/bodies/") || path.hasPrefix("/v1/webhooks")
+            || path.hasPrefix("/v1/bodies/") || path.hasPrefix("/v1/webhooks") || path.hasPrefix("/v1/pricing")
     }
 }
 
