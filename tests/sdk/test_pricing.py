@@ -1,11 +1,9 @@
 """Prices as an operator meets them: a binary copied alone prices calls, unknown models are null and
 listed, overrides apply, and the pricing API and CLI say which entry prices a model."""
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 
@@ -20,46 +18,21 @@ from conftest import ADMIN_KEY, BINARY, Gateway
 GPT_4O_MINI_COST = 0.00024
 
 
-class CopiedBinary:
+class CopiedBinary(Gateway):
     """The tollgate binary copied alone into an empty folder and started there with no config
-    file: no conf/, nothing beside it but its own data directory."""
+    file: no conf/, nothing beside it but the data directory it makes."""
 
     def __init__(self, provider_url):
         self.folder = tempfile.mkdtemp(prefix="tollgate-alone-")
         self.binary = os.path.join(self.folder, "tollgate")
         shutil.copy2(BINARY, self.binary)
-        env = dict(os.environ, TOLLGATE_SERVER_PORT="0", TOLLGATE_ADMIN_KEY=ADMIN_KEY,
-                   TOLLGATE_PROVIDERS_OPENAI_BASE_URL=provider_url)
-        for name in [n for n in env if n.startswith("TOLLGATE_STORAGE") or n == "TOLLGATE_PRICING_PATH"]:
-            del env[name]
-        self.env = env
-        self.process = subprocess.Popen([self.binary, "serve"], cwd=self.folder, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        output = []
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("tollgate exited:\n" + "".join(output))
-            output.append(line)
-            m = re.search(r"tollgate listening on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                self.url = m.group(1)
-                threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
-                return
-        raise RuntimeError("tollgate did not start:\n" + "".join(output))
+        self.env = {name: value for name, value in os.environ.items()
+                    if not name.startswith("TOLLGATE_STORAGE") and name != "TOLLGATE_PRICING_PATH"}
+        self.env.update(TOLLGATE_SERVER_PORT="0", TOLLGATE_ADMIN_KEY=ADMIN_KEY, TOLLGATE_PROVIDERS_OPENAI_BASE_URL=provider_url)
+        super().__init__(provider_url, storage=os.path.join(self.folder, "tollgate-data"))
 
-    def admin(self, path, **params):
-        return httpx.get(self.url + path, params=params, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
-
-    def record(self, request_id):
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            r = self.admin(f"/v1/requests/{request_id}")
-            if r.status_code == 200:
-                return r.json()["data"]
-            time.sleep(0.02)
-        raise AssertionError(f"record {request_id} not written")
+    def start(self):
+        self.launch([self.binary, "serve"], self.env, cwd=self.folder)
 
     def call(self, model):
         rid = str(uuid.uuid4())
@@ -68,17 +41,13 @@ class CopiedBinary:
         assert r.status_code == 200
         return self.record(rid)
 
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def alone(provider):
     g = CopiedBinary(provider.base_url)
     yield g
     g.stop()
+    shutil.rmtree(g.folder, ignore_errors=True)
 
 
 def test_a_binary_copied_alone_prices_calls_without_conf(alone):

@@ -83,7 +83,8 @@ public struct ModelPrice: Sendable, Equatable {
         var best: (key: String, tokens: Int)?
         let inclusive = litellmProvider == "xai"
         for key in costs.keys {
-            guard let (text, tokens) = Self.threshold(in: key, tier: tier) else { continue }
+            guard let found = Self.threshold(in: key, tier: tier) else { continue }
+            let (text, tokens) = found
             let crossed = inclusive ? inputTokens >= tokens : inputTokens > tokens
             if crossed, tokens > best?.tokens ?? -1 { best = (text, tokens) }
         }
@@ -98,7 +99,7 @@ public struct ModelPrice: Sendable, Equatable {
     /// `("272k", 272000)` for `input_cost_per_token_above_272k_tokens` (or its `_flex` form when
     /// `tier` is flex); nil for any other key, batch prices included.
     static func threshold(in key: String, tier: ServiceTier?) -> (String, Int)? {
-        guard tieredPrefixes.contains(where: key.hasPrefix), let range = key.range(of: "_above_", options: .backwards) else { return nil }
+        guard tieredPrefixes.contains(where: { key.hasPrefix($0) }), let range = key.range(of: "_above_", options: .backwards) else { return nil }
         var rest = key[range.upperBound...]
         if rest.hasSuffix("_tokens") {
             rest = rest.dropLast("_tokens".count)

@@ -47,12 +47,12 @@ public struct PriceOverride: Sendable, Equatable {
         self.model = model.lowercased()
         provider = fields["provider"].flatMap { $0.isEmpty ? nil : $0.lowercased() }
         costs = [:]
-        let known = Set(Self.fields.map(\.name)).union(["model", "provider", "source", "read_on"])
+        let known = Set(Self.fields.map { $0.name }).union(["model", "provider", "source", "read_on"])
         if let match = fields["match"], match.lowercased() != "exact" {
             throw PricingTable.LoadError(message: "pricing.overrides \(model): match '\(match)' is no longer supported; name each model (dated snapshots of a name match it)")
         }
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) where !known.contains(name) && name != "match" {
-            throw PricingTable.LoadError(message: "pricing.overrides \(model): unknown field '\(name)' (known: \(Self.fields.map(\.name).joined(separator: ", ")); value \(value))")
+            throw PricingTable.LoadError(message: "pricing.overrides \(model): unknown field '\(name)' (known: \(Self.fields.map { $0.name }.joined(separator: ", ")); value \(value))")
         }
         for (name, litellm) in Self.fields {
             guard let raw = fields[name] else { continue }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Model prices and the cost of a call.
 ///
 /// The prices are LiteLLM's `model_prices_and_context_window.json`, read as is: the snapshot
@@ -182,7 +184,7 @@ enum ModelName {
     /// `gpt-5.5` for `openai/gpt-5.5`; `claude-opus-4-7-20260416` for Bedrock's
     /// `us.anthropic.claude-opus-4-7-20260416-v1:0`; nil for a name with no qualifier.
     static func unqualified(_ name: String) -> String? {
-        if let prefix = qualifiers.first(where: name.hasPrefix) {
+        if let prefix = qualifiers.first(where: { name.hasPrefix($0) }) {
             let rest = String(name.dropFirst(prefix.count))
             return rest.isEmpty ? nil : rest
         }
