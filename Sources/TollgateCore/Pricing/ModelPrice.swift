@@ -11,11 +11,15 @@ public struct ModelPrice: Sendable, Equatable {
     /// Where the entry was read: the embedded snapshot, a file, or `pricing.overrides`.
     public var origin: String
     /// Every numeric price field of the entry, USD per token.
-    public var costs: [String: Double]
+    public var costs: [String: Double] {
+        didSet { tiering = Tiering(costs) }
+    }
     /// The provider's pricing page, when the map names one.
     public var source: String?
     /// When the provider retires the model, when the map says (`YYYY-MM-DD`).
     public var deprecationDate: String?
+    /// What `rates` needs of `costs` on every call, worked out once.
+    private var tiering: Tiering
 
     public init(name: String, litellmProvider: String? = nil, mode: String? = nil, origin: String, costs: [String: Double],
                 source: String? = nil, deprecationDate: String? = nil) {
@@ -26,6 +30,32 @@ public struct ModelPrice: Sendable, Equatable {
         self.costs = costs
         self.source = source
         self.deprecationDate = deprecationDate
+        tiering = Tiering(costs)
+    }
+
+    /// The entry's long-context thresholds and priced service tiers, and its rates for a call
+    /// that crosses no threshold at the standard tier (most calls), read from `costs` once.
+    private struct Tiering: Sendable, Equatable {
+        struct Threshold: Sendable, Equatable {
+            var key: String
+            var tokens: Int
+            var tier: ServiceTier?
+        }
+
+        var thresholds: [Threshold] = []
+        var tiers: Set<ServiceTier> = []
+
+        init(_ costs: [String: Double]) {
+            for key in costs.keys {
+                for tier in [nil, ServiceTier.flex, .priority] {
+                    if let found = ModelPrice.threshold(in: key, tier: tier) {
+                        thresholds.append(Threshold(key: found.0, tokens: found.1, tier: tier))
+                        break
+                    }
+                }
+                for tier in [ServiceTier.flex, .priority] where key.hasSuffix("_" + tier.rawValue) { tiers.insert(tier) }
+            }
+        }
     }
 
     /// Whether the entry prices tokens at all (image or per-second entries do not).
@@ -50,7 +80,7 @@ public struct ModelPrice: Sendable, Equatable {
     /// writes, exceed 200K. Output and reasoning tokens never count toward the threshold. The
     /// comparison is "more than", except for xAI, which bills the higher tier from the threshold on.
     public func rates(inputTokens: Int, serviceTier: ServiceTier?) -> BilledRates {
-        let tier = serviceTier.flatMap { tier in costs.keys.contains { $0.hasSuffix("_" + tier.rawValue) } ? tier : nil }
+        let tier = serviceTier.flatMap { tiering.tiers.contains($0) ? $0 : nil }
         let threshold = crossedThreshold(inputTokens: inputTokens, tier: tier)
         func rate(_ base: String) -> Double? {
             if let threshold {
@@ -82,11 +112,9 @@ public struct ModelPrice: Sendable, Equatable {
     func crossedThreshold(inputTokens: Int, tier: ServiceTier?) -> (key: String, tokens: Int)? {
         var best: (key: String, tokens: Int)?
         let inclusive = litellmProvider == "xai"
-        for key in costs.keys {
-            guard let found = Self.threshold(in: key, tier: tier) else { continue }
-            let (text, tokens) = found
-            let crossed = inclusive ? inputTokens >= tokens : inputTokens > tokens
-            if crossed, tokens > best?.tokens ?? -1 { best = (text, tokens) }
+        for threshold in tiering.thresholds where threshold.tier == nil || threshold.tier == tier {
+            let crossed = inclusive ? inputTokens >= threshold.tokens : inputTokens > threshold.tokens
+            if crossed, threshold.tokens > best?.tokens ?? -1 { best = (threshold.key, threshold.tokens) }
         }
         return best
     }

@@ -111,12 +111,18 @@ public struct PricingTable: Sendable {
     /// Nothing else matches: `gpt-5.5` is not priced as `gpt-5`.
     public func match(provider: String, model: String) -> PriceMatch? {
         let qualifiers = ModelName.providerKeys(provider)
-        for candidate in ModelName.candidates(model) {
+        func lookup(_ name: String, _ kind: PriceMatch.Kind) -> PriceMatch? {
             for qualifier in qualifiers {
-                if let price = models[qualifier + "/" + candidate.name] { return PriceMatch(price: price, kind: candidate.kind) }
+                if let price = models[qualifier + "/" + name] { return PriceMatch(price: price, kind: kind) }
             }
-            if let price = models[candidate.name] { return PriceMatch(price: price, kind: candidate.kind) }
+            return models[name].map { PriceMatch(price: $0, kind: kind) }
         }
+        let name = model.lowercased()
+        if let found = lookup(name, .exact) { return found }
+        let bare = ModelName.unqualified(name)
+        if let bare, let found = lookup(bare, .providerQualified) { return found }
+        if let base = ModelName.undated(name), let found = lookup(base, .datedSnapshot) { return found }
+        if let bare, let base = ModelName.undated(bare), let found = lookup(base, .providerQualifiedDatedSnapshot) { return found }
         return nil
     }
 
@@ -151,24 +157,6 @@ public struct PriceMatch: Sendable, Equatable {
 
 /// The names a model name may be priced under; see ``PricingTable/match(provider:model:)``.
 enum ModelName {
-    struct Candidate: Equatable {
-        var name: String
-        var kind: PriceMatch.Kind
-    }
-
-    /// The model name, its unqualified form, and either without a date, lowercased, in the order tried.
-    static func candidates(_ model: String) -> [Candidate] {
-        let name = model.lowercased()
-        var list = [Candidate(name: name, kind: .exact)]
-        if let bare = unqualified(name) { list.append(Candidate(name: bare, kind: .providerQualified)) }
-        for candidate in list {
-            if let base = undated(candidate.name) {
-                list.append(Candidate(name: base, kind: candidate.kind == .exact ? .datedSnapshot : .providerQualifiedDatedSnapshot))
-            }
-        }
-        return list
-    }
-
     /// LiteLLM's name for a configured provider, where it differs, used as the `provider/` key prefix.
     static let litellmProviders = ["together": "together_ai", "fireworks": "fireworks_ai", "mistralai": "mistral", "grok": "xai", "x-ai": "xai"]
 
