@@ -80,7 +80,11 @@ public struct PriceOverride: Sendable, Equatable {
         }
         return try rows.map { row in
             guard let map = row as? [String: Any] else { throw PricingTable.LoadError(message: "\(source): each entry must be a map") }
-            return try PriceOverride(fields: map.mapValues { "\($0)" })
+            do {
+                return try PriceOverride(fields: map.mapValues { "\($0)" })
+            } catch let error as PricingTable.LoadError {
+                throw PricingTable.LoadError(message: "\(source): \(error.message)")
+            }
         }
     }
 }
