@@ -280,6 +280,15 @@ import Testing
         #expect(Self.close(Self.recordedCost(body, provider: "anthropic", format: .anthropic), 0.02275))
     }
 
+    @Test func xAIBillsItsHigherTierFromTheThresholdOn() {
+        // grok-4.3 through a provider named xai: $1.25 in / $2.50 out, from 200K input tokens on $2.50 / $5.
+        // 200,000 × 2.5 + 1000 × 5 = 505,000 per million; 199,999 × 1.25 + 1000 × 2.5 = 252,498.75.
+        let at = Self.chatCompletion(model: "grok-4.3", prompt: 200_000, cached: 0, completion: 1000)
+        #expect(Self.close(Self.recordedCost(at, provider: "xai"), 0.505))
+        let below = Self.chatCompletion(model: "grok-4.3", prompt: 199_999, cached: 0, completion: 1000)
+        #expect(Self.close(Self.recordedCost(below, provider: "xai"), 0.25249875))
+    }
+
     @Test func flexAndPriorityAnswersAreCostedAtTheirTiersRates() {
         // gpt-5.5 flex: $2.50 in, $0.25 cached, $15 out: 600 × 2.5 + 400 × 0.25 + 200 × 15 = 4,600.
         let flex = Self.chatCompletion(model: "gpt-5.5", prompt: 1000, cached: 400, completion: 200, tier: "flex")
