@@ -31,7 +31,7 @@ public struct RecordBuilder: Sendable {
         var cost: Double?
         var unpriced = false
         if let usage = extracted.usage, let model {
-            cost = pricing.cost(provider: provider, model: model, usage: usage, serviceTier: ServiceTier(reported: extracted.serviceTier))
+            cost = pricing.cost(provider: provider, model: model, usage: usage, billing: extracted.billing)
                 .map(Self.withoutFloatNoise)
             unpriced = cost == nil
         } else if extracted.usage != nil {

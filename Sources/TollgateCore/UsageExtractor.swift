@@ -16,16 +16,15 @@ public struct ExtractedResponse: Sendable {
     /// The message of an error reported inside a stream (an SSE `error` event, an `error`
     /// object in a chunk, or a failed Responses API response), if any.
     public var streamError: String?
-    /// The processing tier the provider says served the call (`service_tier`: OpenAI's
-    /// `default`, `flex`, `priority`; Anthropic's `standard`, `priority` in `usage`), as written.
-    public var serviceTier: String?
+    /// What the answer says about how it is billed: service tier, Anthropic's inference geo and speed.
+    public var billing: BillingFacts
 
-    public init(model: String? = nil, usage: TokenUsage? = nil, reconstructed: JSONValue? = nil, streamError: String? = nil, serviceTier: String? = nil) {
+    public init(model: String? = nil, usage: TokenUsage? = nil, reconstructed: JSONValue? = nil, streamError: String? = nil, billing: BillingFacts = BillingFacts()) {
         self.model = model
         self.usage = usage
         self.reconstructed = reconstructed
         self.streamError = streamError
-        self.serviceTier = serviceTier
+        self.billing = billing
     }
 }
 
@@ -45,7 +44,7 @@ public enum UsageExtractor {
             model: json["model"]?.stringValue,
             usage: json["usage"].flatMap { usage(in: $0, of: json, format: format) },
             reconstructed: json,
-            serviceTier: serviceTier(of: json)
+            billing: BillingFacts(answer: json)
         )
     }
 
@@ -77,24 +76,19 @@ public enum UsageExtractor {
         if anthropic.sawEvent {
             let message = anthropic.finishedMessage()
             return ExtractedResponse(model: anthropic.model, usage: anthropic.tokenUsage,
-                                     reconstructed: message, streamError: streamError, serviceTier: serviceTier(of: message))
+                                     reconstructed: message, streamError: streamError, billing: BillingFacts(answer: message))
         }
         if let response = responses.finishedResponse() {
             return ExtractedResponse(model: response["model"]?.stringValue,
                                      usage: response["usage"].flatMap { TokenUsage(openAI: $0) },
-                                     reconstructed: response, streamError: streamError, serviceTier: serviceTier(of: response))
+                                     reconstructed: response, streamError: streamError, billing: BillingFacts(answer: response))
         }
         if openAI.sawChunk {
             let completion = openAI.completion()
             return ExtractedResponse(model: openAI.model, usage: openAI.usage.flatMap { TokenUsage(openAI: $0) },
-                                     reconstructed: completion, streamError: streamError, serviceTier: serviceTier(of: completion))
+                                     reconstructed: completion, streamError: streamError, billing: BillingFacts(answer: completion))
         }
         return ExtractedResponse(streamError: streamError)
-    }
-
-    /// `service_tier` of an answer: top-level for OpenAI, inside `usage` for Anthropic.
-    private static func serviceTier(of body: JSONValue) -> String? {
-        body["service_tier"]?.stringValue ?? body["usage"]?["service_tier"]?.stringValue
     }
 
     private static func usage(in usage: JSONValue, of body: JSONValue, format: APIFormat) -> TokenUsage? {

@@ -64,12 +64,12 @@ import Testing
             + "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":2,\"response\":\(done)}\n\n"
     }
 
-    static func anthropicMessage(model: String, input: Int, read: Int, write5m: Int, write1h: Int, output: Int) -> String {
+    static func anthropicMessage(model: String, input: Int, read: Int, write5m: Int, write1h: Int, output: Int, extra: String = "") -> String {
         """
         {"id":"msg_01XFD","type":"message","role":"assistant","model":"\(model)","content":[{"type":"text","text":"Bonjour !"}],\
         "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":\(input),"cache_creation_input_tokens":\(write5m + write1h),\
         "cache_read_input_tokens":\(read),"cache_creation":{"ephemeral_5m_input_tokens":\(write5m),"ephemeral_1h_input_tokens":\(write1h)},\
-        "output_tokens":\(output),"service_tier":"standard"}}
+        "output_tokens":\(output),"service_tier":"standard"\(extra)}}
         """
     }
 
@@ -312,6 +312,23 @@ import Testing
         // gpt-5.5 flex above 272K: $5 in, $22.50 out. 300,000 × 5 + 1000 × 22.5 = 1,522,500.
         let body = Self.chatCompletion(model: "gpt-5.5", prompt: 300_000, cached: 0, completion: 1000, tier: "flex")
         #expect(Self.close(Self.recordedCost(body), 1.5225))
+    }
+
+    @Test func usOnlyInferenceAndFastModeCostTheirMultiples() {
+        // claude-opus-4-7 at list price: 1000 × 5 + 200 × 25 = 10,000 per million; US-only inference is 1.1×.
+        let us = Self.anthropicMessage(model: "claude-opus-4-7", input: 1000, read: 0, write5m: 0, write1h: 0, output: 200,
+                                       extra: #","inference_geo":"us""#)
+        #expect(Self.close(Self.recordedCost(us, provider: "anthropic", format: .anthropic), 0.011))
+        let global = Self.anthropicMessage(model: "claude-opus-4-7", input: 1000, read: 0, write5m: 0, write1h: 0, output: 200,
+                                           extra: #","inference_geo":"global""#)
+        #expect(Self.close(Self.recordedCost(global, provider: "anthropic", format: .anthropic), 0.01))
+        // claude-opus-5-5: 1000 × 4 + 200 × 20 = 8,000; fast mode is 2×, and 2 × 1.1 with US-only inference.
+        let fast = Self.anthropicMessage(model: "claude-opus-5-5", input: 1000, read: 0, write5m: 0, write1h: 0, output: 200,
+                                         extra: #","speed":"fast""#)
+        #expect(Self.close(Self.recordedCost(fast, provider: "anthropic", format: .anthropic), 0.016))
+        let both = Self.anthropicMessage(model: "claude-opus-5-5", input: 1000, read: 0, write5m: 0, write1h: 0, output: 200,
+                                         extra: #","inference_geo":"us","speed":"fast""#)
+        #expect(Self.close(Self.recordedCost(both, provider: "anthropic", format: .anthropic), 0.0176))
     }
 
     @Test func audioTokensAreCostedAtAudioRates() {

@@ -14,6 +14,9 @@ public struct ModelPrice: Sendable, Equatable {
     public var costs: [String: Double] {
         didSet { tiering = Tiering(costs) }
     }
+    /// Multiples of the whole price the map gives in `provider_specific_entry`: Anthropic's
+    /// `us` (US-only inference) and `fast` (fast mode).
+    public var multipliers: [String: Double]
     /// The provider's pricing page, when the map names one.
     public var source: String?
     /// When the provider retires the model, when the map says (`YYYY-MM-DD`).
@@ -22,12 +25,13 @@ public struct ModelPrice: Sendable, Equatable {
     private var tiering: Tiering
 
     public init(name: String, litellmProvider: String? = nil, mode: String? = nil, origin: String, costs: [String: Double],
-                source: String? = nil, deprecationDate: String? = nil) {
+                multipliers: [String: Double] = [:], source: String? = nil, deprecationDate: String? = nil) {
         self.name = name
         self.litellmProvider = litellmProvider
         self.mode = mode
         self.origin = origin
         self.costs = costs
+        self.multipliers = multipliers
         self.source = source
         self.deprecationDate = deprecationDate
         tiering = Tiering(costs)
@@ -61,6 +65,16 @@ public struct ModelPrice: Sendable, Equatable {
     /// Whether the entry prices tokens at all (image or per-second entries do not).
     public var pricesTokens: Bool {
         costs["input_cost_per_token"] != nil || costs["output_cost_per_token"] != nil
+    }
+
+    /// The multiple of its token cost a call is billed at: the map's multiplier for the region
+    /// Anthropic says it ran in (`us`; `global` is the list price) times its multiplier for fast
+    /// mode, each 1 when the answer does not say so or the map gives none.
+    public func multiplier(for billing: BillingFacts) -> Double {
+        var multiple = 1.0
+        if let geo = billing.inferenceGeo?.lowercased(), geo != "global", geo != "not_available", let m = multipliers[geo] { multiple *= m }
+        if billing.speed?.lowercased() == "fast", let m = multipliers["fast"] { multiple *= m }
+        return multiple
     }
 
     /// The rates a call is billed at: its service tier's prices where the map has them, and the

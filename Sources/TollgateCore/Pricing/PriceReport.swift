@@ -30,6 +30,7 @@ public enum PriceReport {
             ("usd_per_million_tokens", perMillion(price.rates(inputTokens: 0, serviceTier: nil))),
             ("long_context", .array(longContext)),
             ("service_tiers", .object(tiers)),
+            ("multipliers", .object(price.multipliers.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number($0.value)) })),
             ("map_entry", .object(price.costs.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number($0.value)) })),
         ])
     }

@@ -27,7 +27,8 @@ public struct PricingTable: Sendable {
     }
 
     /// Reads a price map in LiteLLM's format: an object from model name to an entry with
-    /// `litellm_provider`, `mode` and `*_cost*` fields in USD per token. Entries that price no
+    /// `litellm_provider`, `mode`, `*_cost*` fields in USD per token and `provider_specific_entry`
+    /// multipliers (Anthropic's `us` inference and `fast` mode). Entries that price no
     /// tokens (images, seconds of audio) and the map's `sample_spec` are left out.
     public init(litellmJSON: some Collection<UInt8>, origin: String) throws {
         let json: JSONValue
@@ -49,9 +50,13 @@ public struct PricingTable: Sendable {
                     costs[key] = number  // LiteLLM accepts "3e-7" as well as 3e-7
                 }
             }
+            var multipliers: [String: Double] = [:]
+            for (key, value) in entry["provider_specific_entry"]?.objectValue ?? [] {
+                if let number = value.doubleValue { multipliers[key] = number }
+            }
             let price = ModelPrice(
                 name: name, litellmProvider: entry["litellm_provider"]?.stringValue, mode: entry["mode"]?.stringValue,
-                origin: origin, costs: costs, source: entry["source"]?.stringValue,
+                origin: origin, costs: costs, multipliers: multipliers, source: entry["source"]?.stringValue,
                 deprecationDate: entry["deprecation_date"]?.stringValue
             )
             if price.pricesTokens { models[name.lowercased()] = price }
@@ -130,11 +135,13 @@ public struct PricingTable: Sendable {
     ///
     /// The rates come from ``ModelPrice/rates(inputTokens:serviceTier:)`` (service tier,
     /// long-context tier) and are applied by ``BilledRates/cost(of:)`` (cache reads, 5-minute and
-    /// 1-hour cache writes, audio, reasoning as output). An embedding has no output tokens and
-    /// costs its input.
-    public func cost(provider: String, model: String, usage: TokenUsage, serviceTier: ServiceTier? = nil) -> Double? {
-        guard let match = match(provider: provider, model: model) else { return nil }
-        return match.price.rates(inputTokens: usage.inputTokens, serviceTier: serviceTier).cost(of: usage)
+    /// 1-hour cache writes, audio, reasoning as output); Anthropic's US-only inference and fast
+    /// mode then multiply the whole call where the map prices them. An embedding has no output
+    /// tokens and costs its input.
+    public func cost(provider: String, model: String, usage: TokenUsage, billing: BillingFacts = BillingFacts()) -> Double? {
+        guard let price = match(provider: provider, model: model)?.price else { return nil }
+        let rates = price.rates(inputTokens: usage.inputTokens, serviceTier: ServiceTier(reported: billing.serviceTier))
+        return rates.cost(of: usage) * price.multiplier(for: billing)
     }
 }
 
