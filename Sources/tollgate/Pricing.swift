@@ -68,5 +68,8 @@ struct Pricing: ParsableCommand {
         for (name, tier) in report["service_tiers"]?.objectValue ?? [] {
             print("  service_tier \(name): \(rates(tier))")
         }
+        if let multiples = report["multipliers"], multiples.objectValue?.isEmpty == false {
+            print("  whole-call multiples (Anthropic us = US-only inference, fast = fast mode): \(rates(multiples))")
+        }
     }
 }
