@@ -37,8 +37,8 @@ public struct ModelPrice: Sendable, Equatable {
         tiering = Tiering(costs)
     }
 
-    /// The entry's long-context thresholds and priced service tiers, and its rates for a call
-    /// that crosses no threshold at the standard tier (most calls), read from `costs` once.
+    /// The entry's long-context thresholds (standard and per tier) and the service tiers it
+    /// prices, read from the field names of `costs` once rather than on every call.
     private struct Tiering: Sendable, Equatable {
         struct Threshold: Sendable, Equatable {
             var key: String
