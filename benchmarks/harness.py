@@ -378,8 +378,6 @@ providers:
   anthropic:
     base_url: http://127.0.0.1:{upstream}
     format: anthropic
-pricing:
-  path: {REPO}/conf/pricing.yaml
 webhooks:
   allowed_private_hosts: [127.0.0.1]
 """ + extra)

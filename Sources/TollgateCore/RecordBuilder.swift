@@ -33,7 +33,8 @@ public struct RecordBuilder: Sendable {
         var cost: Double?
         var unpriced = false
         if let usage = extracted.usage, let model {
-            cost = pricing.cost(provider: provider, format: format, model: model, usage: usage).map(Self.withoutFloatNoise)
+            cost = pricing.cost(provider: provider, model: model, usage: usage, billing: extracted.billing)
+                .map(Self.withoutFloatNoise)
             unpriced = cost == nil
         } else if extracted.usage != nil {
             unpriced = true

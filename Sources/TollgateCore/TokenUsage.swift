@@ -11,17 +11,22 @@ public struct TokenUsage: Sendable, Equatable, Codable {
     public var outputTokens: Int
     /// Input tokens served from the prompt cache.
     public var cacheReadTokens: Int
-    /// Input tokens written to a 5-minute cache (Anthropic's default; a flat
-    /// `cache_creation_input_tokens` with no breakdown counts here).
+    /// Input tokens written to a short-lived cache: Anthropic's 5-minute cache (its default; a
+    /// flat `cache_creation_input_tokens` with no breakdown counts here) or OpenAI's 30-minute one.
     public var cacheWrite5mTokens: Int
-    /// Input tokens written to a 1-hour cache.
+    /// Input tokens written to a long-lived cache: Anthropic's 1-hour or OpenAI's 12-hour cache.
     public var cacheWrite1hTokens: Int
     /// Output tokens spent on hidden reasoning; already part of `outputTokens`.
     public var reasoningTokens: Int
+    /// Input tokens of audio not read from the cache; already part of `inputTokens`.
+    public var audioInputTokens: Int
+    /// Output tokens of audio; already part of `outputTokens`.
+    public var audioOutputTokens: Int
 
     public init(
         inputTokens: Int = 0, outputTokens: Int = 0, cacheReadTokens: Int = 0,
-        cacheWrite5mTokens: Int = 0, cacheWrite1hTokens: Int = 0, reasoningTokens: Int = 0
+        cacheWrite5mTokens: Int = 0, cacheWrite1hTokens: Int = 0, reasoningTokens: Int = 0,
+        audioInputTokens: Int = 0, audioOutputTokens: Int = 0
     ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
@@ -29,6 +34,8 @@ public struct TokenUsage: Sendable, Equatable, Codable {
         self.cacheWrite5mTokens = cacheWrite5mTokens
         self.cacheWrite1hTokens = cacheWrite1hTokens
         self.reasoningTokens = reasoningTokens
+        self.audioInputTokens = audioInputTokens
+        self.audioOutputTokens = audioOutputTokens
     }
 
     /// Cache writes of either lifetime.
@@ -45,7 +52,10 @@ extension TokenUsage {
     /// Reads an OpenAI-style `usage` object: chat completions, completions and embeddings
     /// (`prompt_tokens`, `completion_tokens`, `*_details`) or the Responses API
     /// (`input_tokens`, `output_tokens`, `*_details`). OpenAI-compatible providers that report
-    /// DeepSeek's `prompt_cache_hit_tokens` instead of `cached_tokens` are read too.
+    /// DeepSeek's `prompt_cache_hit_tokens` instead of `cached_tokens` are read too. Cache writes
+    /// (`cache_write_tokens`, split by `cache_write_tokens_details` into 30-minute and 12-hour)
+    /// and audio tokens (`audio_tokens` of either details object) are parts of the input and
+    /// output counts, as OpenAI reports them.
     /// Nil when `usage` is not an object with a token count.
     public init?(openAI usage: JSONValue) {
         guard case .object = usage else { return nil }
@@ -54,12 +64,20 @@ extension TokenUsage {
         guard input != nil || output != nil else { return nil }
         let inputDetails = usage["prompt_tokens_details"] ?? usage["input_tokens_details"]
         let outputDetails = usage["completion_tokens_details"] ?? usage["output_tokens_details"]
+        let writes = inputDetails?["cache_write_tokens"]?.intValue ?? 0
+        let writeDetails = inputDetails?["cache_write_tokens_details"]
+        let write12h = min(writes, writeDetails?["ttl_12h_tokens"]?.intValue ?? 0)
         self.init(
             inputTokens: input ?? 0,
             outputTokens: output ?? 0,
             cacheReadTokens: inputDetails?["cached_tokens"]?.intValue
                 ?? usage["prompt_cache_hit_tokens"]?.intValue ?? 0,
-            reasoningTokens: outputDetails?["reasoning_tokens"]?.intValue ?? 0
+            cacheWrite5mTokens: writes - write12h,
+            cacheWrite1hTokens: write12h,
+            reasoningTokens: outputDetails?["reasoning_tokens"]?.intValue ?? 0,
+            audioInputTokens: max(0, (inputDetails?["audio_tokens"]?.intValue ?? 0)
+                - (inputDetails?["cached_tokens_details"]?["audio_tokens"]?.intValue ?? 0)),
+            audioOutputTokens: outputDetails?["audio_tokens"]?.intValue ?? 0
         )
     }
 

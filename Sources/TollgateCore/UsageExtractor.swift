@@ -16,12 +16,15 @@ public struct ExtractedResponse: Sendable {
     /// The message of an error reported inside a stream (an SSE `error` event, an `error`
     /// object in a chunk, or a failed Responses API response), if any.
     public var streamError: String?
+    /// What the answer says about how it is billed: service tier, Anthropic's inference geo and speed.
+    public var billing: BillingFacts
 
-    public init(model: String? = nil, usage: TokenUsage? = nil, reconstructed: JSONValue? = nil, streamError: String? = nil) {
+    public init(model: String? = nil, usage: TokenUsage? = nil, reconstructed: JSONValue? = nil, streamError: String? = nil, billing: BillingFacts = BillingFacts()) {
         self.model = model
         self.usage = usage
         self.reconstructed = reconstructed
         self.streamError = streamError
+        self.billing = billing
     }
 }
 
@@ -40,7 +43,8 @@ public enum UsageExtractor {
         return ExtractedResponse(
             model: json["model"]?.stringValue,
             usage: json["usage"].flatMap { usage(in: $0, of: json, format: format) },
-            reconstructed: json
+            reconstructed: json,
+            billing: BillingFacts(answer: json)
         )
     }
 
@@ -70,17 +74,19 @@ public enum UsageExtractor {
         }
 
         if anthropic.sawEvent {
+            let message = anthropic.finishedMessage()
             return ExtractedResponse(model: anthropic.model, usage: anthropic.tokenUsage,
-                                     reconstructed: anthropic.finishedMessage(), streamError: streamError)
+                                     reconstructed: message, streamError: streamError, billing: BillingFacts(answer: message))
         }
         if let response = responses.finishedResponse() {
             return ExtractedResponse(model: response["model"]?.stringValue,
                                      usage: response["usage"].flatMap { TokenUsage(openAI: $0) },
-                                     reconstructed: response, streamError: streamError)
+                                     reconstructed: response, streamError: streamError, billing: BillingFacts(answer: response))
         }
         if openAI.sawChunk {
+            let completion = openAI.completion()
             return ExtractedResponse(model: openAI.model, usage: openAI.usage.flatMap { TokenUsage(openAI: $0) },
-                                     reconstructed: openAI.completion(), streamError: streamError)
+                                     reconstructed: completion, streamError: streamError, billing: BillingFacts(answer: completion))
         }
         return ExtractedResponse(streamError: streamError)
     }

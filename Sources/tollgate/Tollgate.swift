@@ -13,7 +13,7 @@ struct Tollgate: AsyncParsableCommand {
             Point your SDK's base URL at the gateway (http://127.0.0.1:8787/openai/v1 or \
             http://127.0.0.1:8787/anthropic) and keep calling as before. See README.md.
             """,
-        subcommands: [Serve.self, Webhooks.self],
+        subcommands: [Serve.self, Webhooks.self, Pricing.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -3,13 +3,7 @@ import Testing
 @testable import TollgateCore
 
 @Suite struct RecordBuilderTests {
-    static let pricing = try! PricingTable(yaml: """
-        models:
-          - model: gpt-5-nano
-            match: prefix
-            input: 0.05
-            output: 0.4
-        """)
+    static let pricing = PricingTable.embedded
 
     static func exchange(response: String, stream: Bool) -> Exchange {
         Exchange(

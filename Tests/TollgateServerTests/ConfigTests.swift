@@ -68,7 +68,7 @@ extension ConfigTests {
         try await closed.stop()
         var config = GatewayConfig()
         config.storagePath = FileManager.default.temporaryDirectory.appendingPathComponent("tg-\(UUID())").path
-        config.pricingPath = TestGateway.repositoryRoot + "/conf/pricing.yaml"
+        config.pricingPath = nil
         config.storageKind = "postgres"
         config.postgresURL = "postgres://tollgate@127.0.0.1:\(port)/tollgate"
         do {

@@ -22,7 +22,7 @@ struct StoreOutageTests {
             inner = try await DeliveryHandoffTests.openStore()
             store = FaultyStore(inner)
             queue = RecordQueue(capacity: queueCapacity)
-            let pricing = try PricingTable(yaml: String(contentsOfFile: TestGateway.repositoryRoot + "/conf/pricing.yaml", encoding: .utf8))
+            let pricing = PricingTable.embedded
             writer = RecordWriter(
                 queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics, requestIDs: requestIDs,
                 webhooks: WebhookRegistry(store: inner), onDeliveries: { _ in }, batchSize: 100, logger: RunningServer.quietLogger

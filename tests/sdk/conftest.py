@@ -49,16 +49,17 @@ providers:
   anthropic:
     base_url: {self.provider_url}
     format: anthropic
-pricing:
-  path: {ROOT}/conf/pricing.yaml
 """ + self.extra_yaml)
         env = dict(os.environ, **self.extra_env)
         if SUITE_POSTGRES and "TOLLGATE_STORAGE_KIND" not in self.extra_env:
             schema = "sdk_" + re.sub(r"[^a-z0-9]", "", os.path.basename(self.storage).lower())[-40:]
             env.update(TOLLGATE_STORAGE_KIND="postgres", TOLLGATE_STORAGE_POSTGRES_URL=SUITE_POSTGRES,
                        TOLLGATE_STORAGE_POSTGRES_SCHEMA=schema)
-        self.process = subprocess.Popen([BINARY, "serve", "--config", config], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, env=env)
+        self.launch([BINARY, "serve", "--config", config], env)
+
+    def launch(self, argv, env, cwd=None):
+        """Runs argv and waits until it says where it listens."""
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
         deadline = time.time() + 30
         self.output = []
         while time.time() < deadline:

@@ -35,7 +35,7 @@ public enum Gateway {
         }
         let (signingKey, _) = try secret(config.bodySigningKey, file: "signing.key", in: config.storagePath, prefix: "")
 
-        let pricing = try loadPricing(config.pricingPath)
+        let pricing = try loadPricing(config)
         let store = try openStore(config, logger: logger)
         do {
             try await store.migrate()
@@ -127,6 +127,7 @@ public enum Gateway {
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
+        PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.defaultProvider).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
             rotationGrace: TimeInterval(config.webhookKeyRotationGraceSeconds)
@@ -231,26 +232,6 @@ public enum Gateway {
             throw ConfigError("cannot write \(path); check storage.path")
         }
         return (key, true)
-    }
-
-    /// Reads the pricing table from `path`, falling back to `conf/pricing.yaml` beside the binary's checkout.
-    static func loadPricing(_ path: String) throws -> PricingTable {
-        var candidates = [path]
-        if !path.hasPrefix("/") {
-            let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-            candidates.append(executable.appendingPathComponent("../../\(path)").standardized.path)
-            candidates.append(executable.appendingPathComponent("../../../\(path)").standardized.path)
-        }
-        for candidate in candidates {
-            if let text = try? String(contentsOfFile: candidate, encoding: .utf8) {
-                do {
-                    return try PricingTable(yaml: text)
-                } catch {
-                    throw ConfigError("pricing table \(candidate) is invalid: \(error)")
-                }
-            }
-        }
-        throw ConfigError("pricing table not found at \(path) (set pricing.path or TOLLGATE_PRICING_PATH)")
     }
 }
 

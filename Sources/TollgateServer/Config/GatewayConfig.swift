@@ -12,7 +12,9 @@ import TollgateCore
 /// `providers.<name>.format`, `routing.default_provider`, `routing.allowed_target_urls`,
 /// `upstream.connect_timeout_seconds`, `upstream.stall_timeout_seconds`,
 /// `upstream.max_connections_per_host`, `bodies.url_ttl_seconds`, `bodies.signing_key`,
-/// `pricing.path`, `webhooks.allowed_private_hosts`.
+/// `pricing.path` (a newer copy of LiteLLM's price map, or a YAML list of prices),
+/// `pricing.overrides` (list of maps: `model`, `provider`, USD per million tokens; see
+/// ``PriceOverride``), `webhooks.allowed_private_hosts`.
 public struct GatewayConfig: Sendable, Equatable {
     public struct GatewayKey: Sendable, Equatable {
         public var key: String
@@ -77,7 +79,11 @@ public struct GatewayConfig: Sendable, Equatable {
     public var s3SessionToken: String?
     public var s3PathStyle = true
     public var bodySigningKey: String?
-    public var pricingPath = "conf/pricing.yaml"
+    /// A price file read over the embedded snapshot: LiteLLM's JSON map (entries replace the
+    /// snapshot's of the same name) or a YAML `models:` list of prices. Nil: the snapshot alone.
+    public var pricingPath: String?
+    /// `pricing.overrides`: prices that add or correct models for this deployment.
+    public var pricingOverrides: [PriceOverride] = []
     public var allowedPrivateHosts: [String] = []
     /// Keys that see and manage one project only (`admin.project_keys`: maps with `key` and `project`).
     public var adminProjectKeys: [GatewayKey] = []
@@ -245,7 +251,12 @@ public struct GatewayConfig: Sendable, Equatable {
             }
         default: throw ConfigError("bodies.kind must be database or s3, got '\(bodiesKind)'")
         }
-        pricingPath = v.string("pricing.path", default: pricingPath)
+        pricingPath = v.string("pricing.path").flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            pricingOverrides = try v.records("pricing.overrides").map(PriceOverride.init(fields:))
+        } catch let error as PricingTable.LoadError {
+            throw ConfigError(error.message)
+        }
         allowedPrivateHosts = v.list("webhooks.allowed_private_hosts")
         for entry in v.records("admin.project_keys") {
             guard let key = entry["key"], !key.isEmpty, let project = entry["project"], !project.isEmpty else {

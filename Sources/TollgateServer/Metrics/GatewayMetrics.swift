@@ -7,11 +7,9 @@ public final class GatewayMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let latencyBuckets: [Double] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000]
     let queueDepthGauge: Gauge
-    let unpricedCounter: Counter
 
     public init() {
         queueDepthGauge = registry.makeGauge(descriptor: .init(namespace: "tollgate", metricName: "record_queue_depth", helpText: "Finished calls waiting to be written"))
-        unpricedCounter = registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "unpriced_requests", unitName: "total", helpText: "Calls with usage but no price for their model (cost null)"))
     }
 
     /// Counts a written batch: one registry look-up per label set in the batch, not per call.
@@ -22,7 +20,7 @@ public final class GatewayMetrics: Sendable {
         var tokens: [[String]: Int64] = [:]
         var costs: [[String]: Double] = [:]
         var failures: [[String]: Int64] = [:]
-        var unpriced: Int64 = 0
+        var unpriced: [String: Int64] = [:]
         for (record, isUnpriced) in batch {
             let model = record.model ?? "unknown"
             requests[[record.provider, model, String(record.status)], default: 0] += 1
@@ -33,7 +31,7 @@ public final class GatewayMetrics: Sendable {
                 tokens[[record.provider, model, "completion"], default: 0] += Int64(usage.outputTokens)
             }
             if let cost = record.costUSD { costs[[record.provider, model], default: 0] += cost }
-            if isUnpriced { unpriced += 1 }
+            if isUnpriced { unpriced[model, default: 0] += 1 }
             if let error = record.error, let kind = error.split(separator: ":").first {
                 failures[[record.provider, String(kind)], default: 0] += 1
             }
@@ -58,7 +56,10 @@ public final class GatewayMetrics: Sendable {
             registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "cost", unitName: "usd_total", helpText: "Cost of priced calls in USD"),
                                  labels: [("provider", key[0]), ("model", key[1])]).increment(by: cost)
         }
-        if unpriced > 0 { unpricedCounter.increment(by: unpriced) }
+        for (model, count) in unpriced {
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "unpriced_requests", unitName: "total", helpText: "Calls with usage but no price for their model (cost null); see GET /v1/pricing/unpriced"),
+                                 labels: [("model", model)]).increment(by: count)
+        }
         for (key, count) in failures {
             registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "request_failures", unitName: "total", helpText: "Calls that did not complete normally"),
                                  labels: [("provider", key[0]), ("kind", key[1])]).increment(by: count)

@@ -266,6 +266,13 @@ extension PostgresRecordStore: RecordStore {
         })
     }
 
+    public func unpricedModels(project: String?) async throws -> [UnpricedModel] {
+        try await run(UnpricedModel.sql(project: project != nil), project.map { [.text($0)] } ?? []).map { row in
+            UnpricedModel(model: try row.value("model"), provider: try row.value("provider"), calls: try row.value("calls", as: Int.self),
+                          lastSeen: StoredTime.date(try row.value("last_seen", as: Int64.self))!)
+        }
+    }
+
     public func bodies(id: UUID) async throws -> StoredBodies? {
         try await run("SELECT request, response, response_reconstructed FROM bodies WHERE request_id = ?", [.text(id.uuidString.lowercased())]).first.map { row in
             func bytes(_ column: String) throws -> [UInt8]? { try row.value(column, as: ByteBuffer?.self).map { Array($0.readableBytesView) } }

@@ -111,6 +111,25 @@ public struct StatsRow: Sendable, Equatable {
     public var latencyP95Ms: Double?
 }
 
+/// A model whose calls had usage but no price (`GET /v1/pricing/unpriced`).
+public struct UnpricedModel: Sendable, Equatable {
+    /// Nil when neither the answer nor the request named a model.
+    public var model: String?
+    public var provider: String
+    public var calls: Int
+    public var lastSeen: Date
+
+    /// Calls with tokens and `cost_usd IS NULL`, grouped by model and provider, most recently
+    /// seen first; `?` is the project when one is given.
+    static func sql(project: Bool) -> String {
+        """
+        SELECT model, provider, COUNT(*) AS calls, MAX(created_at) AS last_seen FROM requests
+        WHERE cost_usd IS NULL AND total_tokens IS NOT NULL\(project ? " AND project = ?" : "")
+        GROUP BY model, provider ORDER BY last_seen DESC LIMIT 1000
+        """
+    }
+}
+
 /// Where records and bodies live. SQLite is the embedded default; PostgreSQL is a second
 /// implementation of the same protocol, so SQL stays portable and types plain.
 public protocol RecordStore: Sendable {
@@ -121,6 +140,8 @@ public protocol RecordStore: Sendable {
     func record(id: UUID) async throws -> RequestRecord?
     func records(matching query: RecordQuery) async throws -> RecordPage
     func stats(_ query: StatsQuery) async throws -> [StatsRow]
+    /// The models whose calls went unpriced, in one project or (nil) all.
+    func unpricedModels(project: String?) async throws -> [UnpricedModel]
     func bodies(id: UUID) async throws -> StoredBodies?
     /// Whether a record with this id exists (for `Helicone-Request-Id` re-use, answered 409).
     func contains(id: UUID) async throws -> Bool

@@ -88,6 +88,15 @@ public final class SQLiteRecordStore: RecordStore {
         })
     }
 
+    public func unpricedModels(project: String?) async throws -> [UnpricedModel] {
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: UnpricedModel.sql(project: project != nil), arguments: StatementArguments(project.map { [$0] } ?? []))
+        }
+        return rows.map { row in
+            UnpricedModel(model: row["model"], provider: row["provider"], calls: row["calls"], lastSeen: StoredTime.date(row["last_seen"])!)
+        }
+    }
+
     public func setScores(_ scores: [Score], requestID: UUID) async throws {
         let now = StoredTime.micros(Date())
         try await pool.write { db in

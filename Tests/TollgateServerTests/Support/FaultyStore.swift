@@ -57,6 +57,10 @@ final class FaultyStore: RecordStore {
     func migrate() async throws { try await inner.migrate() }
     func record(id: UUID) async throws -> RequestRecord? { try await inner.record(id: id) }
     func records(matching query: RecordQuery) async throws -> RecordPage { try await inner.records(matching: query) }
+    func unpricedModels(project: String?) async throws -> [UnpricedModel] {
+        try await inner.unpricedModels(project: project)
+    }
+
     func stats(_ query: StatsQuery) async throws -> [StatsRow] { try await inner.stats(query) }
     func bodies(id: UUID) async throws -> StoredBodies? { try await inner.bodies(id: id) }
     func setScores(_ scores: [Score], requestID: UUID) async throws { try await inner.setScores(scores, requestID: requestID) }

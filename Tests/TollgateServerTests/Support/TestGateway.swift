@@ -31,12 +31,11 @@ final class TestGateway: Sendable {
     }
 
     /// A fresh storage (SQLite under a new temporary folder, or a new schema when
-    /// TOLLGATE_TEST_POSTGRES_URL names a PostgreSQL server), port 0, the repository's pricing.
+    /// TOLLGATE_TEST_POSTGRES_URL names a PostgreSQL server), port 0, the prices built into the binary.
     static func testConfig(storagePath: String? = nil) -> GatewayConfig {
         var config = GatewayConfig()
         config.port = 0
         config.storagePath = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
-        config.pricingPath = repositoryRoot + "/conf/pricing.yaml"
         config.adminKey = "test-admin-key"
         if let url = ProcessInfo.processInfo.environment["TOLLGATE_TEST_POSTGRES_URL"] {
             // The same suite on PostgreSQL: one schema per gateway storage, so tests stay independent.
