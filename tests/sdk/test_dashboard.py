@@ -106,6 +106,7 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_and_shown_no_data(browse
 def test_signed_in_the_calls_just_made_show_with_their_model_user_property_and_cost_and_a_chart(browser, dashboard, provider):
     tag = uuid.uuid4().hex[:8]
     client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    client.chat.completions.create(model=f"gpt-9-preview-{tag}", messages=[{"role": "user", "content": "unpriced"}])
     reply = client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "What is Tollgate?"}],
         extra_headers={"Helicone-User-Id": f"alice-{tag}", "Helicone-Property-Feature": f"search-{tag}"})
@@ -119,6 +120,8 @@ def test_signed_in_the_calls_just_made_show_with_their_model_user_property_and_c
     assert "Calls" in overview and "Cost" in overview
     assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect"), "the overview must draw its cost chart"
     assert "gpt-4o-mini" in browser.find_element(By.CSS_SELECTOR, "figure.chart").text
+    unpriced = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "table.unpriced tbody tr")]
+    assert any(row.startswith(f"gpt-9-preview-{tag} openai 1 ") for row in unpriced), unpriced
     shot(browser, "02-overview")
 
     browser.get(dashboard.url + f"/dashboard/requests?user_id=alice-{tag}")

@@ -147,6 +147,19 @@ public enum DashboardPages {
             """)
     }
 
+    /// The models whose calls had tokens but no price (`data` of `GET /v1/pricing/unpriced`).
+    public static func unpricedModels(_ rows: [JSONValue]) -> HTML {
+        guard !rows.isEmpty else { return "" }
+        let items: [HTML] = rows.map { row in
+            "<tr><td>\(row["model"]?.stringValue ?? "(no model named)")</td><td>\(row["provider"]?.stringValue ?? "")</td><td class=\"num\">\(int(row["count"]))</td><td>\(time(row["last_seen"]))</td></tr>"
+        }
+        return """
+            <h2>Unpriced models</h2><p class="hint">Calls to these models are recorded with no cost. \
+            Price them under <code>pricing.overrides</code>, or check <code>tollgate pricing MODEL</code>.</p>\
+            <table class="unpriced"><thead><tr><th>Model</th><th>Provider</th><th class="num">Calls</th><th>Last seen</th></tr></thead><tbody>\(items)</tbody></table>
+            """
+    }
+
     // MARK: Webhooks
 
     /// The webhooks, each with its actions, and the form that creates one. `created` is the

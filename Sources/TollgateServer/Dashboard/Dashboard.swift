@@ -138,7 +138,8 @@ struct Dashboard: Sendable {
             let pairs: [(label: String, value: Double)] = rows.map { row in
                 (label: row["group"]?.stringValue ?? "(none)", value: row["cost_usd"]?.doubleValue ?? 0)
             }
-            return Array(pairs.sorted { $0.value > $1.value }.prefix(8))
+            // Unpriced calls cost nothing known: they are listed below the charts, not drawn as $0.
+            return Array(pairs.filter { $0.value > 0 }.sorted { $0.value > $1.value }.prefix(8))
         }
         let calls = Int(total("count")), tokens = Int(total("total_tokens")), unpriced = Int(total("unpriced_count"))
         let summary: HTML = """
@@ -149,7 +150,9 @@ struct Dashboard: Sendable {
             """
         let charts = SVGChart.bars(top(models), valueLabel: DashboardPages.usd, title: "Top models by cost, last 24 hours")
             + SVGChart.bars(top(users), valueLabel: DashboardPages.usd, title: "Top users by cost, last 24 hours")
-        return html(DashboardPages.page(title: "Overview", frame: frame, content: "<p class=\"period\">Last 24 hours</p>\(summary)\(charts)"))
+        let (_, unpricedModels) = try await call(.get, "/v1/pricing/unpriced", scope: scope, context: context)
+        let unpricedTable = DashboardPages.unpricedModels(unpricedModels["data"]?.arrayValue ?? [])
+        return html(DashboardPages.page(title: "Overview", frame: frame, content: "<p class=\"period\">Last 24 hours</p>\(summary)\(charts)\(unpricedTable)"))
     }
 
     func requests(_ request: Request, _ frame: DashboardPages.Frame, _ scope: AdminScope, _ context: BasicRequestContext) async throws -> Response {
