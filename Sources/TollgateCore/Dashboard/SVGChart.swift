@@ -76,8 +76,9 @@ public enum SVGChart {
                 parts.append("<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points)\"><title>\(line.name)</title></polyline>")
             }
         }
+        // A colour as an SVG fill, not a style attribute: the dashboard's CSP allows no inline style.
         let legend: [HTML] = series.enumerated().map { index, line in
-            "<li><span class=\"swatch\" style=\"background:\(palette[index % palette.count])\"></span>\(line.name)</li>"
+            "<li><svg class=\"swatch\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\" fill=\"\(palette[index % palette.count])\"/></svg>\(line.name)</li>"
         }
         return """
             <figure class="chart"><figcaption>\(title)</figcaption>\
