@@ -29,6 +29,9 @@ public struct Exchange: Sendable {
     public var latencyMs: Double
     /// Request received to first upstream body byte; recorded for streams only.
     public var timeToFirstByteMs: Double?
+    /// Request handed to the upstream connection to the answer's last byte received: the
+    /// provider's share of ``latencyMs``, network included. Nil when nothing was sent upstream.
+    public var upstreamLatencyMs: Double?
     public var failure: Failure?
 
     /// Whether only the start and end of the response were kept.

@@ -48,6 +48,8 @@ public struct RecordBuilder: Sendable {
             sessionID: exchange.tags.sessionID, sessionPath: exchange.tags.sessionPath,
             sessionName: exchange.tags.sessionName, usage: extracted.usage, costUSD: cost,
             latencyMs: exchange.latencyMs, timeToFirstTokenMs: exchange.stream ? exchange.timeToFirstByteMs : nil,
+            upstreamLatencyMs: exchange.upstreamLatencyMs,
+            overheadMs: exchange.upstreamLatencyMs.map { max(0, exchange.latencyMs - $0) },
             requestBytes: exchange.requestBody.count, responseBytes: exchange.responseBytes,
             responseTruncated: exchange.responseTruncated, error: error
         )

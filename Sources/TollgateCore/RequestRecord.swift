@@ -20,6 +20,13 @@ public struct RequestRecord: Sendable, Equatable {
     public var costUSD: Double?
     public var latencyMs: Double
     public var timeToFirstTokenMs: Double?
+    /// The provider's share of `latencyMs`: request handed upstream to the answer's last byte.
+    public var upstreamLatencyMs: Double?
+    /// The gateway's own share of `latencyMs` (`latencyMs - upstreamLatencyMs`): request received
+    /// to request sent upstream, plus last upstream byte to last byte sent.
+    public var overheadMs: Double?
+    /// Answered from the response cache without reaching the provider.
+    public var cacheHit: Bool
     public var requestBytes: Int
     /// The response body's size as sent.
     public var responseBytes: Int
@@ -32,7 +39,8 @@ public struct RequestRecord: Sendable, Equatable {
         id: UUID, project: String, createdAt: Date, method: String, path: String, provider: String,
         model: String?, status: Int, stream: Bool, userID: String?, properties: [Property],
         sessionID: String?, sessionPath: String?, sessionName: String?, usage: TokenUsage?,
-        costUSD: Double?, latencyMs: Double, timeToFirstTokenMs: Double?, requestBytes: Int,
+        costUSD: Double?, latencyMs: Double, timeToFirstTokenMs: Double?, upstreamLatencyMs: Double? = nil,
+        overheadMs: Double? = nil, cacheHit: Bool = false, requestBytes: Int,
         responseBytes: Int, responseTruncated: Bool = false, error: String?
     ) {
         self.id = id
@@ -53,6 +61,9 @@ public struct RequestRecord: Sendable, Equatable {
         self.costUSD = costUSD
         self.latencyMs = latencyMs
         self.timeToFirstTokenMs = timeToFirstTokenMs
+        self.upstreamLatencyMs = upstreamLatencyMs
+        self.overheadMs = overheadMs
+        self.cacheHit = cacheHit
         self.requestBytes = requestBytes
         self.responseBytes = responseBytes
         self.responseTruncated = responseTruncated

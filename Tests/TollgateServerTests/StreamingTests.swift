@@ -78,6 +78,13 @@ struct StreamingTests {
         #expect(ttft >= 150)
         #expect(latency >= 450)
         #expect(latency >= ttft)
+        // The provider's share holds its 450 ms; the gateway's share is the rest, and the two add up.
+        let upstream = try #require(record["upstream_latency_ms"] as? Double)
+        let overhead = try #require(record["overhead_ms"] as? Double)
+        #expect(upstream >= 450)
+        #expect(overhead >= 0 && overhead < latency - 450)
+        #expect(abs(upstream + overhead - latency) < 0.001)
+        #expect(record["cache_hit"] as? Bool == false)
         try await gateway.stop()
         try await provider.stop()
     }

@@ -117,12 +117,14 @@ struct ProxyResponder: Sendable {
         }
 
         let response: HTTPClientResponse
+        let sent = ContinuousClock.now
         do {
             response = try await client.execute(upstream, deadline: .distantFuture, logger: logger)
         } catch {
             let failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: .beforeAnswer)
             exchange.status = failure.status
             exchange.failure = failure.failure
+            exchange.upstreamLatencyMs = Self.milliseconds(since: sent)
             exchange.latencyMs = Self.milliseconds(since: started)
             finish(exchange)
             return GatewayError.response(status: .init(code: failure.status), type: failure.failure.kind.rawValue, message: failure.failure.detail, id: id)
@@ -155,7 +157,10 @@ struct ProxyResponder: Sendable {
                     exchange.failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: .duringAnswer(bytes: captured.totalBytes)).failure
                     break
                 }
-                guard let buffer = next else { break }
+                guard let buffer = next else {
+                    exchange.upstreamLatencyMs = Self.milliseconds(since: sent)
+                    break
+                }
                 if chunks == 0 { exchange.timeToFirstByteMs = Self.milliseconds(since: started) }
                 chunks += 1
                 buffer.withUnsafeReadableBytes { captured.append($0) }
@@ -177,6 +182,7 @@ struct ProxyResponder: Sendable {
             }
             exchange.setResponse(captured.finish())
             exchange.latencyMs = Self.milliseconds(since: started)
+            if exchange.upstreamLatencyMs == nil { exchange.upstreamLatencyMs = exchange.latencyMs - Self.milliseconds(from: started, to: sent) }
             finish(exchange)
             if let failure = exchange.failure, failure.kind != .clientCancelled {
                 // Cut the connection so the client sees an incomplete response, not a clean end.
@@ -207,7 +213,11 @@ struct ProxyResponder: Sendable {
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
+        milliseconds(from: start, to: .now)
+    }
+
+    static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
+        let d = end - start
         return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }
 }

@@ -343,7 +343,8 @@ extension PostgresRecordStore: RecordStore {
             properties: PropertyCoding.decode(try row.value("properties")), sessionID: try row.value("session_id"),
             sessionPath: try row.value("session_path"), sessionName: try row.value("session_name"), usage: usage,
             costUSD: try row.value("cost_usd"), latencyMs: try row.value("latency_ms"),
-            timeToFirstTokenMs: try row.value("time_to_first_token_ms"), requestBytes: try row.value("request_bytes"),
+            timeToFirstTokenMs: try row.value("time_to_first_token_ms"), upstreamLatencyMs: try row.value("upstream_latency_ms"),
+            overheadMs: try row.value("overhead_ms"), cacheHit: try row.value("cache_hit"), requestBytes: try row.value("request_bytes"),
             responseBytes: try row.value("response_bytes"),
             responseTruncated: try row.value("response_truncated"), error: try row.value("error")
         )

@@ -168,6 +168,7 @@ public final class SQLiteRecordStore: RecordStore {
             userID: row["user_id"], properties: PropertyCoding.decode(row["properties"]), sessionID: row["session_id"],
             sessionPath: row["session_path"], sessionName: row["session_name"], usage: usage, costUSD: row["cost_usd"],
             latencyMs: row["latency_ms"], timeToFirstTokenMs: row["time_to_first_token_ms"],
+            upstreamLatencyMs: row["upstream_latency_ms"], overheadMs: row["overhead_ms"], cacheHit: row["cache_hit"],
             requestBytes: row["request_bytes"], responseBytes: row["response_bytes"],
             responseTruncated: row["response_truncated"], error: row["error"]
         )

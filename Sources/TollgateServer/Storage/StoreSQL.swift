@@ -19,10 +19,11 @@ enum StoreSQL {
             INSERT INTO requests (id, project, created_at, method, path, provider, model, status, stream,
                 user_id, properties, session_id, session_path, session_name, prompt_tokens, completion_tokens,
                 total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms,
-                time_to_first_token_ms, request_bytes, response_bytes, response_truncated, error)
+                time_to_first_token_ms, upstream_latency_ms, overhead_ms, cache_hit, request_bytes, response_bytes,
+                response_truncated, error)
             VALUES
             """ + " ",
-        row: "(" + Array(repeating: "?", count: 27).joined(separator: ", ") + ")",
+        row: "(" + Array(repeating: "?", count: 30).joined(separator: ", ") + ")",
         tail: " ON CONFLICT DO NOTHING"
     )
     static let propertyInsert = Insert(head: "INSERT INTO request_properties (request_id, name, value) VALUES ", row: "(?, ?, ?)", tail: " ON CONFLICT DO NOTHING")
@@ -49,7 +50,8 @@ enum StoreSQL {
                 .integer(r.usage.map { Int64($0.inputTokens) }), .integer(r.usage.map { Int64($0.outputTokens) }),
                 .integer(r.usage.map { Int64($0.totalTokens) }), .integer(r.usage.map { Int64($0.cacheReadTokens) }),
                 .integer(r.usage.map { Int64($0.cacheWriteTokens) }), .integer(r.usage.map { Int64($0.reasoningTokens) }),
-                .real(r.costUSD), .real(r.latencyMs), .real(r.timeToFirstTokenMs), .integer(Int64(r.requestBytes)),
+                .real(r.costUSD), .real(r.latencyMs), .real(r.timeToFirstTokenMs), .real(r.upstreamLatencyMs), .real(r.overheadMs),
+                .bool(r.cacheHit), .integer(Int64(r.requestBytes)),
                 .integer(Int64(r.responseBytes)), .bool(r.responseTruncated), .text(r.error),
             ])
             for property in r.properties {

@@ -8,6 +8,11 @@ enum StoreSchema {
         ("v2-webhooks", webhookSchema),
         ("v3-scores", scoreSchema),
         ("v4-response-truncated", "ALTER TABLE requests ADD COLUMN response_truncated BOOLEAN NOT NULL DEFAULT FALSE"),
+        ("v5-latency-shares", """
+            ALTER TABLE requests ADD COLUMN upstream_latency_ms DOUBLE PRECISION;
+            ALTER TABLE requests ADD COLUMN overhead_ms DOUBLE PRECISION;
+            ALTER TABLE requests ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE
+            """),
     ]
 
     /// The PostgreSQL spelling of a migration.
