@@ -8,7 +8,7 @@ import TollgateCore
 /// The store tests run on PostgreSQL too when TOLLGATE_TEST_POSTGRES_URL is set.
 @Suite("Delivery hand-over")
 struct DeliveryHandoffTests {
-    static func openStore() async throws -> any RecordStore & WebhookStore {
+    static func openStore() async throws -> SQLStore {
         let config = TestGateway.testConfig()
         try FileManager.default.createDirectory(atPath: config.storagePath, withIntermediateDirectories: true)
         let store = try Gateway.openStore(config, logger: RunningServer.quietLogger)
@@ -37,7 +37,7 @@ struct DeliveryHandoffTests {
     }
 
     static func close(_ store: any RecordStore) {
-        (store as? PostgresRecordStore)?.close()
+        Task { await store.close() }
     }
 
     @Test("a delivery the recording instance sends from memory is leased in the store: no other instance claims it until the lease ends")

@@ -40,7 +40,7 @@ public enum Gateway {
         do {
             try await store.migrate()
         } catch {
-            (store as? PostgresRecordStore)?.close()
+            await store.close()
             throw error
         }
 
@@ -55,7 +55,7 @@ public enum Gateway {
         do {
             declared = try await declareWebhooks(config.webhookEndpoints, in: store, destinations: destinations)
         } catch {
-            (store as? PostgresRecordStore)?.close()
+            await store.close()
             throw error
         }
         try await registry.refresh()
@@ -72,7 +72,7 @@ public enum Gateway {
                 try await bodies.checkBucket()
             } catch {
                 await bodies.shutdown()
-                (store as? PostgresRecordStore)?.close()
+                await store.close()
                 throw error
             }
             s3 = bodies
@@ -158,7 +158,7 @@ public enum Gateway {
                 GatewayChannel(http1: HTTP1Channel(responder: respond), headerTimeout: headerTimeout, idleTimeout: idleTimeout)
             },
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
-            services: [StoreService(store: store, s3: s3), HTTPClientService(client: client), retention, dispatcher, writer],
+            services: [store, S3Service(s3: s3), HTTPClientService(client: client), retention, dispatcher, writer],
             onServerRunning: { channel in
                 links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
                 await onServerRunning(channel)
@@ -199,13 +199,13 @@ public enum Gateway {
         return generated
     }
 
-    static func openStore(_ config: GatewayConfig, logger: Logger) throws -> any RecordStore & WebhookStore {
+    static func openStore(_ config: GatewayConfig, logger: Logger) throws -> SQLStore {
         if config.storageKind == "postgres", let url = config.postgresURL {
-            return try PostgresRecordStore(
+            return try SQLStore.postgres(
                 url: url, schema: config.postgresSchema, timeout: .milliseconds(Int64(config.postgresTimeoutSeconds * 1000)), logger: logger
             )
         }
-        return try SQLiteRecordStore(path: config.storagePath + "/tollgate.sqlite")
+        return try SQLStore.sqlite(path: config.storagePath + "/tollgate.sqlite")
     }
 
     static func upstreamConfiguration(_ config: GatewayConfig) -> HTTPClient.Configuration {
@@ -264,14 +264,12 @@ struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Manageme
     }
 }
 
-/// Closes the store's connections after everything that writes to it has stopped.
-struct StoreService: Service {
-    let store: any RecordStore
+/// Closes the S3 client after the recorder and the body links have stopped.
+struct S3Service: Service {
     let s3: S3BodyStore?
 
     func run() async throws {
         try? await gracefulShutdown()
-        (store as? PostgresRecordStore)?.close()
         await s3?.shutdown()
     }
 }

@@ -118,23 +118,15 @@ public struct UnpricedModel: Sendable, Equatable {
     public var provider: String
     public var calls: Int
     public var lastSeen: Date
-
-    /// Calls with tokens and `cost_usd IS NULL`, grouped by model and provider, most recently
-    /// seen first; `?` is the project when one is given.
-    static func sql(project: Bool) -> String {
-        """
-        SELECT model, provider, COUNT(*) AS calls, MAX(created_at) AS last_seen FROM requests
-        WHERE cost_usd IS NULL AND total_tokens IS NOT NULL\(project ? " AND project = ?" : "")
-        GROUP BY model, provider ORDER BY last_seen DESC LIMIT 1000
-        """
-    }
 }
 
-/// Where records and bodies live. SQLite is the embedded default; PostgreSQL is a second
-/// implementation of the same protocol, so SQL stays portable and types plain.
+/// Where records and bodies live: ``SQLStore`` on SQLite or PostgreSQL (tests put a
+/// ``FaultyStore`` in front of it).
 public protocol RecordStore: Sendable {
     /// Creates or upgrades the schema.
     func migrate() async throws
+    /// Gives up the database's connections.
+    func close() async
     /// Writes a batch of finished calls in one transaction.
     func insert(_ batch: [StoredExchange]) async throws
     func record(id: UUID) async throws -> RequestRecord?

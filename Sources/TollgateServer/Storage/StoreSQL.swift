@@ -1,172 +1,133 @@
 import Foundation
+import TollgateCore
 
-/// Statements both stores run, with `?` placeholders (the PostgreSQL store numbers them).
+/// The store's statements that are more than a table's plain insert or update (those come from
+/// each table's codec, ``StoredRow``). Written once, with `?` placeholders, for both engines.
 enum StoreSQL {
-    /// An `INSERT … VALUES (row) …` that can also be written for several rows at once: one
-    /// statement per batch where each statement is a round trip (PostgreSQL).
-    struct Insert: Sendable {
-        let head: String
-        let row: String
-        let tail: String
-        /// Placeholders per row.
-        var width: Int { row.filter { $0 == "?" }.count }
-        var single: String { head + row + tail }
-        func rows(_ count: Int) -> String { head + Array(repeating: row, count: count).joined(separator: ", ") + tail }
-    }
-
-    static let recordInsert = Insert(
-        head: """
-            INSERT INTO requests (id, project, created_at, method, path, provider, model, status, stream,
-                user_id, properties, session_id, session_path, session_name, prompt_tokens, completion_tokens,
-                total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms,
-                time_to_first_token_ms, upstream_latency_ms, overhead_ms, cache_hit, request_bytes, response_bytes,
-                response_truncated, error)
-            VALUES
-            """ + " ",
-        row: "(" + Array(repeating: "?", count: 30).joined(separator: ", ") + ")",
-        tail: " ON CONFLICT DO NOTHING"
-    )
-    static let propertyInsert = Insert(head: "INSERT INTO request_properties (request_id, name, value) VALUES ", row: "(?, ?, ?)", tail: " ON CONFLICT DO NOTHING")
-    static let bodiesInsert = Insert(
-        head: "INSERT INTO bodies (request_id, request, response, response_reconstructed) VALUES ", row: "(?, ?, ?, ?)", tail: " ON CONFLICT DO NOTHING"
-    )
-    static let deliveryInsert = Insert(
-        head: "INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at, lease_until) VALUES ",
-        row: "(?, ?, ?, 'pending', 0, ?, ?, ?)", tail: " ON CONFLICT DO NOTHING"
-    )
-
-    /// The rows a batch of calls adds, table by table, in the order they must be inserted.
-    static func rows(of batch: [StoredExchange], now: Date) -> [(Insert, [[SQLArgument]])] {
+    /// The statements that write a batch of finished calls, table by table, in the order they
+    /// must run (a call's record before what refers to it).
+    static func insert(_ batch: [StoredExchange], now: Date, _ dialect: SQLDialect) -> [SQLStatement] {
         var records: [[SQLArgument]] = [], properties: [[SQLArgument]] = [], bodies: [[SQLArgument]] = [], deliveries: [[SQLArgument]] = []
         records.reserveCapacity(batch.count)
-        let created = SQLArgument.integer(StoredTime.micros(now))
         for item in batch {
             let r = item.record
-            let id = SQLArgument.text(r.id.uuidString.lowercased())
-            records.append([
-                id, .text(r.project), .integer(StoredTime.micros(r.createdAt)), .text(r.method), .text(r.path),
-                .text(r.provider), .text(r.model), .integer(Int64(r.status)), .bool(r.stream), .text(r.userID),
-                .text(PropertyCoding.encode(r.properties)), .text(r.sessionID), .text(r.sessionPath), .text(r.sessionName),
-                .integer(r.usage.map { Int64($0.inputTokens) }), .integer(r.usage.map { Int64($0.outputTokens) }),
-                .integer(r.usage.map { Int64($0.totalTokens) }), .integer(r.usage.map { Int64($0.cacheReadTokens) }),
-                .integer(r.usage.map { Int64($0.cacheWriteTokens) }), .integer(r.usage.map { Int64($0.reasoningTokens) }),
-                .real(r.costUSD), .real(r.latencyMs), .real(r.timeToFirstTokenMs), .real(r.upstreamLatencyMs), .real(r.overheadMs),
-                .bool(r.cacheHit), .integer(Int64(r.requestBytes)),
-                .integer(Int64(r.responseBytes)), .bool(r.responseTruncated), .text(r.error),
-            ])
+            records.append(r.arguments)
             for property in r.properties {
-                properties.append([id, .text(property.key), .text(property.value)])
+                properties.append(PropertyRow(requestID: r.id, property: property).arguments)
             }
             if item.bodiesInDatabase {
-                bodies.append([id, .bytes(item.bodies.request), .bytes(item.bodies.response), .bytes(item.bodies.reconstructedResponse)])
+                bodies.append(BodiesRow(requestID: r.id, bodies: item.bodies).arguments)
             }
-            for delivery in item.deliveries {
-                deliveries.append([
-                    .text(delivery.id.uuidString.lowercased()), .text(delivery.webhookID.uuidString.lowercased()), id, created, created,
-                    .integer(delivery.leaseUntil.map(StoredTime.micros)),
-                ])
+            for d in item.deliveries {
+                let delivery = Delivery(
+                    id: d.id, webhookID: d.webhookID, requestID: r.id, status: .pending, attempts: 0, nextAttemptAt: now,
+                    createdAt: now, lastError: nil, lastStatusCode: nil
+                )
+                deliveries.append(DeliveryRow(delivery, leaseUntil: d.leaseUntil).arguments)
             }
         }
-        return [(recordInsert, records), (propertyInsert, properties), (bodiesInsert, bodies), (deliveryInsert, deliveries)]
+        return recordInsert.statements(records, dialect) + propertyInsert.statements(properties, dialect)
+            + bodiesInsert.statements(bodies, dialect) + deliveryInsert.statements(deliveries, dialect)
     }
 
+    static let recordInsert = RequestRecord.table.insert()
+    static let propertyInsert = PropertyRow.table.insert()
+    static let bodiesInsert = BodiesRow.table.insert()
+    static let deliveryInsert = DeliveryRow.table.insert()
+    static let attemptInsert = DeliveryAttempt.table.insert()
 
-    static let upsertScore = """
-        INSERT INTO request_scores (request_id, name, value, is_bool, updated_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (request_id, name) DO UPDATE SET value = excluded.value, is_bool = excluded.is_bool, updated_at = excluded.updated_at
+    static let recordByID = "SELECT * FROM requests WHERE id = ?"
+    static let recordExists = "SELECT 1 AS found FROM requests WHERE id = ?"
+    static let bodiesByID = "SELECT * FROM bodies WHERE request_id = ?"
+
+    /// A page of records newest first, one more than `limit` to tell whether another page follows.
+    static func records(_ filter: SQLFilter, limit: Int) -> SQLStatement {
+        SQLStatement("SELECT * FROM requests r WHERE \(filter.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)", filter.arguments)
+    }
+
+    static func scores(count: Int) -> String {
+        "SELECT * FROM request_scores WHERE request_id IN (\(placeholders(count))) ORDER BY name"
+    }
+
+    /// Calls with tokens and `cost_usd IS NULL`, grouped by model and provider, most recently
+    /// seen first; `?` is the project when one is given.
+    static func unpricedModels(project: Bool) -> String {
         """
+        SELECT model, provider, COUNT(*) AS calls, MAX(created_at) AS last_seen FROM requests
+        WHERE cost_usd IS NULL AND total_tokens IS NOT NULL\(project ? " AND project = ?" : "")
+        GROUP BY model, provider ORDER BY last_seen DESC LIMIT 1000
+        """
+    }
+
+    static let webhookByID = "SELECT * FROM webhooks WHERE id = ?"
+    static let webhooksOfProject = "SELECT * FROM webhooks WHERE project = ? ORDER BY created_at"
+    static let allWebhooks = "SELECT * FROM webhooks ORDER BY created_at"
+    static let insertWebhook = Webhook.table.insert(conflict: "").single
+    static let updateWebhook = Webhook.table.update(key: "id")
+    /// A webhook goes with its deliveries and their attempts.
+    static let deleteWebhook = [
+        "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?)",
+        "DELETE FROM deliveries WHERE webhook_id = ?",
+        "DELETE FROM webhooks WHERE id = ? RETURNING id",
+    ]
 
     /// When the next pending delivery becomes claimable: its retry time, or its lease's end if later.
     static let nextDue = """
-        SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+        SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END) AS due
         FROM deliveries WHERE status = 'pending'
         """
 
-    static let insertWebhook = """
-        INSERT INTO webhooks (project, destination, sample_rate, include_data, property_filters, hmac_key,
-            previous_key, previous_key_expires_at, enabled, disabled_reason, failing_since, created_at, updated_at, id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
-
-    static let updateWebhook = """
-        UPDATE webhooks SET project = ?, destination = ?, sample_rate = ?, include_data = ?, property_filters = ?,
-            hmac_key = ?, previous_key = ?, previous_key_expires_at = ?, enabled = ?, disabled_reason = ?,
-            failing_since = ?, created_at = ?, updated_at = ? WHERE id = ?
-        """
-
-    /// The arguments of ``insertWebhook`` and ``updateWebhook``, the id last.
-    static func webhookArguments(_ w: Webhook) -> [SQLArgument] {
-        [
-            .text(w.project), .text(w.destination), .real(w.sampleRate), .bool(w.includeData),
-            .text(PropertyCoding.encode(w.propertyFilters)), .text(w.hmacKey), .text(w.previousKey),
-            .integer(w.previousKeyExpiresAt.map(StoredTime.micros)), .bool(w.enabled), .text(w.disabledReason),
-            .integer(w.failingSince.map(StoredTime.micros)), .integer(StoredTime.micros(w.createdAt)),
-            .integer(StoredTime.micros(w.updatedAt)), .text(w.id.uuidString.lowercased()),
-        ]
-    }
-
-    static let deleteAttemptsOfWebhook = "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?)"
-    static let deleteDeliveriesOfWebhook = "DELETE FROM deliveries WHERE webhook_id = ?"
-
-    static let enqueueDelivery = """
-        INSERT INTO deliveries (id, webhook_id, request_id, status, attempts, next_attempt_at, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
-        """
-
-    static func enqueueArguments(_ d: Delivery) -> [SQLArgument] {
-        [.text(d.id.uuidString.lowercased()), .text(d.webhookID.uuidString.lowercased()), .text(d.requestID?.uuidString.lowercased()),
-         .text(d.status.rawValue), .integer(Int64(d.attempts)), .integer(d.nextAttemptAt.map(StoredTime.micros)),
-         .integer(StoredTime.micros(d.createdAt))]
-    }
-
-    /// Leases due deliveries; `lock` is PostgreSQL's `FOR UPDATE SKIP LOCKED` (SQLite has one writer).
-    static func claimDue(lock: String) -> String {
+    /// Leases due deliveries whose lease is free or over; with PostgreSQL's `SKIP LOCKED`, two
+    /// claimers never take the same one.
+    static func claimDue(_ dialect: SQLDialect) -> String {
         """
         UPDATE deliveries SET lease_until = ?
         WHERE id IN (
             SELECT id FROM deliveries
             WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-            ORDER BY next_attempt_at LIMIT ? \(lock)
+            ORDER BY next_attempt_at LIMIT ? \(dialect.skipLocked)
         )
         RETURNING *
         """
     }
 
-    static let attemptInsert = Insert(
-        head: "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, response_head, error) VALUES ",
-        row: "(?, ?, ?, ?, ?, ?, ?)", tail: " ON CONFLICT DO NOTHING"
-    )
-    static let insertAttempt = attemptInsert.single
-
-    static let finishAttempt = """
-        UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?, last_status_code = ?
-        WHERE id = ?
-        """
-
-    /// ``finishAttempt`` for many deliveries in one statement, same arguments row by row. PostgreSQL
-    /// only (SQLite has no column list on a VALUES alias, and gains nothing: no round trips).
-    static let finishAttempts = Insert(
-        head: """
+    /// Moves a delivery on after an attempt and frees its lease: status, attempts, next attempt,
+    /// last error, last status code, then the id. Many rows at once through `UPDATE … FROM
+    /// (VALUES …)` where the engine batches (SQLite has no column list on a VALUES alias).
+    static let finishAttempt = RowStatement(
+        single: """
+            UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = NULL, last_error = ?, last_status_code = ?
+            WHERE id = ?
+            """,
+        many: { n in
+            """
             UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at, lease_until = NULL,
                 last_error = v.last_error, last_status_code = v.last_status_code
-            FROM (VALUES
-            """ + " ",
-        row: "(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT))",
-        tail: ") AS v (status, attempts, next_attempt_at, last_error, last_status_code, id) WHERE deliveries.id = v.id"
+            FROM (VALUES \(Array(repeating: "(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT))", count: n).joined(separator: ", "))) AS v (status, attempts, next_attempt_at, last_error, last_status_code, id)
+            WHERE deliveries.id = v.id
+            """
+        },
+        width: 6
     )
 
-    /// ``clearFailing`` for several webhooks.
-    static func clearFailing(count: Int) -> String {
-        "UPDATE webhooks SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN (\(placeholders(count)))"
+    /// The arguments of ``finishAttempt`` for one outcome.
+    static func finishArguments(_ delivery: Delivery, _ result: AttemptResult) -> [SQLArgument] {
+        [.text(result.status.rawValue), .int(result.attempt.number), .time(result.nextAttemptAt), .text(result.attempt.error),
+         .int(result.attempt.statusCode), .id(delivery.id)]
     }
 
+    /// A webhook's failing run: cleared by a success, set to the first failure after it.
     static let clearFailing = "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL"
+    static let setFailing = "UPDATE webhooks SET failing_since = ? WHERE id = ?"
     static let startFailing = "UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL"
     static let disableWebhook = "UPDATE webhooks SET enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ?"
+
     /// Gives up the leases of `count` deliveries in one statement (one round trip at shutdown).
     static func releaseLeases(count: Int) -> String {
         "UPDATE deliveries SET lease_until = NULL WHERE id IN (\(placeholders(count)))"
     }
+
+    static let deliveryByID = "SELECT * FROM deliveries WHERE id = ?"
     static let resendOne = "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ? RETURNING id"
     static let resendSince = """
         UPDATE deliveries SET status = 'pending', next_attempt_at = ?, lease_until = NULL
@@ -176,23 +137,10 @@ enum StoreSQL {
     static let attemptsOfDelivery = "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY number"
     static let pendingSummary = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending'"
 
-    /// The arguments that record one attempt's outcome, in ``insertAttempt`` then ``finishAttempt`` order.
-    static func attemptArguments(_ delivery: Delivery, _ result: AttemptResult) -> (insert: [SQLArgument], finish: [SQLArgument]) {
-        let a = result.attempt
-        return (
-            [.text(a.deliveryID.uuidString.lowercased()), .integer(Int64(a.number)), .integer(StoredTime.micros(a.startedAt)),
-             .real(a.durationMs), .integer(a.statusCode.map(Int64.init)), .text(a.responseHead), .text(a.error)],
-            [.text(result.status.rawValue), .integer(Int64(a.number)), .integer(result.nextAttemptAt.map(StoredTime.micros)),
-             .text(a.error), .integer(a.statusCode.map(Int64.init)), .text(delivery.id.uuidString.lowercased())]
-        )
-    }
-
     /// Retention: the oldest records before a time (their properties, bodies and scores go with
-    /// them by `ON DELETE CASCADE`).
+    /// them by `ON DELETE CASCADE`), and the oldest finished deliveries with their attempts.
     static let oldRecords = "SELECT id FROM requests WHERE created_at < ? ORDER BY created_at LIMIT ?"
     static let oldDeliveries = "SELECT id FROM deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY created_at LIMIT ?"
-
-    /// What goes with an old record (the rest cascades) and with an old finished delivery.
     static let recordTables = [("requests", "id")]
     static let deliveryLogTables = [("delivery_attempts", "delivery_id"), ("deliveries", "id")]
 
@@ -204,5 +152,37 @@ enum StoreSQL {
     /// `?, ?, …`: `count` placeholders for an `IN (…)` list.
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+}
+
+/// The WHERE clause of a ``RecordQuery`` (the table is aliased `r`).
+struct SQLFilter: Sendable {
+    var sql: String
+    var arguments: [SQLArgument]
+
+    init(_ query: RecordQuery) {
+        var clauses: [String] = []
+        var arguments: [SQLArgument] = []
+        func add(_ clause: String, _ values: SQLArgument...) {
+            clauses.append(clause)
+            arguments += values
+        }
+        if let project = query.project { add("r.project = ?", .text(project)) }
+        if let user = query.userID { add("r.user_id = ?", .text(user)) }
+        if let model = query.model { add("r.model = ?", .text(model)) }
+        if let status = query.status { add("r.status = ?", .int(status)) }
+        if let since = query.since { add("r.created_at >= ?", .time(since)) }
+        if let until = query.until { add("r.created_at < ?", .time(until)) }
+        for score in query.scores {
+            add("EXISTS (SELECT 1 FROM request_scores s WHERE s.request_id = r.id AND s.name = ? AND s.value = ?)", .text(score.name), .real(score.value))
+        }
+        for property in query.properties {
+            add("EXISTS (SELECT 1 FROM request_properties p WHERE p.request_id = r.id AND p.name = ? AND p.value = ?)", .text(property.key), .text(property.value))
+        }
+        if let cursor = query.cursor {
+            add("(r.created_at < ? OR (r.created_at = ? AND r.id < ?))", .integer(cursor.createdAtMicros), .integer(cursor.createdAtMicros), .text(cursor.id))
+        }
+        self.sql = clauses.isEmpty ? "1 = 1" : clauses.joined(separator: " AND ")
+        self.arguments = arguments
     }
 }

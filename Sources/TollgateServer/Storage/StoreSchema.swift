@@ -1,23 +1,32 @@
-/// The tables both stores use, in SQL that SQLite and PostgreSQL both accept once blobs are
-/// `BYTEA` and integers `BIGINT` there (see ``StoreSchema/postgres(_:)``). Times are integer
-/// microseconds since 1970; ids are lowercase UUID text.
-enum StoreSchema {
-    /// Applied in order, each once; names are recorded by each store's migrator.
-    static let migrations: [(name: String, sql: String)] = [
-        ("v1-records", recordSchema),
-        ("v2-webhooks", webhookSchema),
-        ("v3-scores", scoreSchema),
-        ("v4-response-truncated", "ALTER TABLE requests ADD COLUMN response_truncated BOOLEAN NOT NULL DEFAULT FALSE"),
-        ("v5-latency-shares", """
-            ALTER TABLE requests ADD COLUMN upstream_latency_ms DOUBLE PRECISION;
-            ALTER TABLE requests ADD COLUMN overhead_ms DOUBLE PRECISION;
-            ALTER TABLE requests ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE
-            """),
-    ]
+import Foundation
 
-    /// The PostgreSQL spelling of a migration.
-    static func postgres(_ sql: String) -> String {
-        sql.replacingOccurrences(of: " BLOB", with: " BYTEA").replacingOccurrences(of: " INTEGER", with: " BIGINT")
+/// The tables, in SQL both engines accept; the one difference, the blob type, comes from the
+/// dialect. Times are integer microseconds since 1970; ids are lowercase UUID text. Integers are
+/// `BIGINT` (on SQLite any type with INT in its name is an integer).
+enum StoreSchema {
+    /// A named step of the schema, applied once; each driver records the names it has applied
+    /// (GRDB's `grdb_migrations`, PostgreSQL's `tollgate_migrations`), so a database made by an
+    /// earlier release is upgraded in place.
+    struct Migration: Sendable {
+        let name: String
+        let statements: [String]
+    }
+
+    /// Applied in order, each once.
+    static func migrations(_ dialect: SQLDialect) -> [Migration] {
+        [
+            ("v1-records", recordSchema.replacingOccurrences(of: "{blob}", with: dialect.blob)),
+            ("v2-webhooks", webhookSchema),
+            ("v3-scores", scoreSchema),
+            ("v4-response-truncated", "ALTER TABLE requests ADD COLUMN response_truncated BOOLEAN NOT NULL DEFAULT FALSE"),
+            ("v5-latency-shares", """
+                ALTER TABLE requests ADD COLUMN upstream_latency_ms DOUBLE PRECISION;
+                ALTER TABLE requests ADD COLUMN overhead_ms DOUBLE PRECISION;
+                ALTER TABLE requests ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE
+                """),
+        ].map { name, sql in
+            Migration(name: name, statements: sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+        }
     }
 
     static let recordSchema = """
@@ -29,24 +38,24 @@ enum StoreSchema {
             path TEXT NOT NULL,
             provider TEXT NOT NULL,
             model TEXT,
-            status INTEGER NOT NULL,
+            status BIGINT NOT NULL,
             stream BOOLEAN NOT NULL,
             user_id TEXT,
             properties TEXT NOT NULL,
             session_id TEXT,
             session_path TEXT,
             session_name TEXT,
-            prompt_tokens INTEGER,
-            completion_tokens INTEGER,
-            total_tokens INTEGER,
-            cache_read_tokens INTEGER,
-            cache_write_tokens INTEGER,
-            reasoning_tokens INTEGER,
+            prompt_tokens BIGINT,
+            completion_tokens BIGINT,
+            total_tokens BIGINT,
+            cache_read_tokens BIGINT,
+            cache_write_tokens BIGINT,
+            reasoning_tokens BIGINT,
             cost_usd DOUBLE PRECISION,
             latency_ms DOUBLE PRECISION NOT NULL,
             time_to_first_token_ms DOUBLE PRECISION,
-            request_bytes INTEGER NOT NULL,
-            response_bytes INTEGER NOT NULL,
+            request_bytes BIGINT NOT NULL,
+            response_bytes BIGINT NOT NULL,
             error TEXT
         );
         CREATE INDEX requests_project_created ON requests (project, created_at DESC, id DESC);
@@ -62,9 +71,9 @@ enum StoreSchema {
         CREATE INDEX request_properties_name_value ON request_properties (name, value);
         CREATE TABLE bodies (
             request_id TEXT PRIMARY KEY REFERENCES requests(id) ON DELETE CASCADE,
-            request BLOB,
-            response BLOB,
-            response_reconstructed BLOB
+            request {blob},
+            response {blob},
+            response_reconstructed {blob}
         );
         """
 
@@ -91,21 +100,21 @@ enum StoreSchema {
             webhook_id TEXT NOT NULL,
             request_id TEXT,
             status TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
+            attempts BIGINT NOT NULL DEFAULT 0,
             next_attempt_at BIGINT,
             lease_until BIGINT,
             created_at BIGINT NOT NULL,
             last_error TEXT,
-            last_status_code INTEGER
+            last_status_code BIGINT
         );
         CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
         CREATE INDEX deliveries_webhook ON deliveries (webhook_id, created_at DESC);
         CREATE TABLE delivery_attempts (
             delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
-            number INTEGER NOT NULL,
+            number BIGINT NOT NULL,
             started_at BIGINT NOT NULL,
             duration_ms DOUBLE PRECISION NOT NULL,
-            status_code INTEGER,
+            status_code BIGINT,
             response_head TEXT,
             error TEXT,
             PRIMARY KEY (delivery_id, number)

@@ -55,6 +55,7 @@ final class FaultyStore: RecordStore {
     }
 
     func migrate() async throws { try await inner.migrate() }
+    func close() async { await inner.close() }
     func record(id: UUID) async throws -> RequestRecord? { try await inner.record(id: id) }
     func records(matching query: RecordQuery) async throws -> RecordPage { try await inner.records(matching: query) }
     func unpricedModels(project: String?) async throws -> [UnpricedModel] {

@@ -1,0 +1,256 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TollgateCore
+
+/// The store: records, bodies, scores, webhooks and deliveries in one SQL database, SQLite
+/// (embedded, the default) or PostgreSQL (several gateways on one database). Every statement
+/// is written once (``StoreSQL``, and each table's codec in StoredRows.swift); the engines
+/// differ only in their driver (``SQLDatabase``) and its ``SQLDialect``.
+///
+/// It is also the service that closes the database, after everything that writes to it has
+/// stopped (it comes first in the gateway's services, so it stops last).
+public final class SQLStore: RecordStore, WebhookStore, Service {
+    let database: any SQLDatabase
+    var dialect: SQLDialect { database.dialect }
+
+    init(_ database: any SQLDatabase) {
+        self.database = database
+    }
+
+    /// The embedded store: one SQLite file in WAL mode.
+    public static func sqlite(path: String) throws -> SQLStore {
+        SQLStore(try SQLiteDatabase(path: path))
+    }
+
+    /// The scale-out store; see ``PostgresDatabase``.
+    public static func postgres(url: String, schema: String, timeout: Duration = .seconds(10), logger: Logger) throws -> SQLStore {
+        SQLStore(try PostgresDatabase(url: url, schema: schema, timeout: timeout, logger: logger))
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await database.close()
+    }
+
+    /// Closes the database at once (a gateway that failed to start).
+    public func close() async {
+        await database.close()
+    }
+
+    public func migrate() async throws {
+        try await database.migrate(StoreSchema.migrations(dialect))
+    }
+
+    public func insert(_ batch: [StoredExchange]) async throws {
+        guard !batch.isEmpty else { return }
+        try await database.write(StoreSQL.insert(batch, now: Date(), dialect))
+    }
+
+    public func record(id: UUID) async throws -> RequestRecord? {
+        try await database.read(StoreSQL.recordByID, [.id(id)]).first.map(RequestRecord.init(row:))
+    }
+
+    public func contains(id: UUID) async throws -> Bool {
+        try await !database.read(StoreSQL.recordExists, [.id(id)]).isEmpty
+    }
+
+    public func records(matching query: RecordQuery) async throws -> RecordPage {
+        let limit = max(1, min(query.limit, 1000))
+        let rows = try await database.read(StoreSQL.records(SQLFilter(query), limit: limit))
+        let records = try rows.prefix(limit).map(RequestRecord.init(row:))
+        var next: RecordCursor?
+        if rows.count > limit, let last = records.last {
+            next = RecordCursor(createdAtMicros: StoredTime.micros(last.createdAt), id: last.id.uuidString.lowercased())
+        }
+        return RecordPage(records: records, nextCursor: next)
+    }
+
+    public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
+        let (sql, arguments) = StatsAggregator.query(query)
+        return StatsAggregator.aggregate(try await database.read(sql, arguments).map { row in
+            StatsAggregator.Sample(
+                group: row.text("grp"), latencyMs: row.double("latency_ms") ?? 0, promptTokens: row.int("prompt_tokens") ?? 0,
+                completionTokens: row.int("completion_tokens") ?? 0, totalTokens: row.int("total_tokens") ?? 0,
+                costUSD: row.double("cost_usd"), hasUsage: row.int("total_tokens") != nil
+            )
+        })
+    }
+
+    public func unpricedModels(project: String?) async throws -> [UnpricedModel] {
+        try await database.read(StoreSQL.unpricedModels(project: project != nil), project.map { [.text($0)] } ?? []).map { row in
+            UnpricedModel(
+                model: row.text("model"), provider: try row.required("provider", SQLRow.text), calls: row.int("calls") ?? 0,
+                lastSeen: try row.required("last_seen", SQLRow.date)
+            )
+        }
+    }
+
+    public func bodies(id: UUID) async throws -> StoredBodies? {
+        try await database.read(StoreSQL.bodiesByID, [.id(id)]).first.map { try BodiesRow(row: $0).bodies }
+    }
+
+    public func setScores(_ scores: [Score], requestID: UUID) async throws {
+        let now = Date()
+        // One statement per score: PostgreSQL refuses one upsert that touches a row twice.
+        try await database.write(scores.map { SQLStatement(ScoreRow.upsert.single, ScoreRow(requestID: requestID, score: $0, updatedAt: now).arguments) })
+    }
+
+    public func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]] {
+        guard !requestIDs.isEmpty else { return [:] }
+        var out: [UUID: [Score]] = [:]
+        for row in try await database.read(StoreSQL.scores(count: requestIDs.count), requestIDs.map(SQLArgument.id)) {
+            let score = try ScoreRow(row: row)
+            out[score.requestID, default: []].append(score.score)
+        }
+        return out
+    }
+
+    public func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int {
+        try await deleteOldest(StoreSQL.oldRecords, before: cutoff, limit: limit, from: StoreSQL.recordTables)
+    }
+
+    public func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int {
+        try await deleteOldest(StoreSQL.oldDeliveries, before: cutoff, limit: limit, from: StoreSQL.deliveryLogTables)
+    }
+
+    /// Deletes the ids `select` finds from each (table, id column), in one transaction; returns how many.
+    func deleteOldest(_ select: String, before cutoff: Date, limit: Int, from tables: [(String, String)]) async throws -> Int {
+        let found = try await database.transaction(reading: [SQLStatement(select, [.time(cutoff), .int(limit)])]) { read in
+            let ids = read[0].map { SQLArgument.text($0.text("id")) }
+            guard !ids.isEmpty else { return [] }
+            // The last statement returns the ids it deleted, to count them.
+            return tables.enumerated().map { index, table in
+                let returning = index == tables.count - 1 ? " RETURNING \(table.1)" : ""
+                return SQLStatement(StoreSQL.deleteIn(table.0, table.1, count: ids.count) + returning, ids)
+            }
+        }
+        return found.last?.count ?? 0
+    }
+}
+
+extension SQLStore {
+    public func createWebhook(_ webhook: Webhook) async throws {
+        try await database.write([SQLStatement(StoreSQL.insertWebhook, webhook.arguments)])
+    }
+
+    public func updateWebhook(_ webhook: Webhook) async throws {
+        try await database.write([SQLStatement(StoreSQL.updateWebhook, Webhook.table.updateArguments(webhook.arguments, key: "id"))])
+    }
+
+    public func deleteWebhook(id: UUID) async throws -> Bool {
+        try await !(database.write(StoreSQL.deleteWebhook.map { SQLStatement($0, [.id(id)]) }).last ?? []).isEmpty
+    }
+
+    public func webhook(id: UUID) async throws -> Webhook? {
+        try await database.read(StoreSQL.webhookByID, [.id(id)]).first.map(Webhook.init(row:))
+    }
+
+    public func webhooks(project: String?) async throws -> [Webhook] {
+        let query = project.map { SQLStatement(StoreSQL.webhooksOfProject, [.text($0)]) } ?? SQLStatement(StoreSQL.allWebhooks)
+        return try await database.read(query).map(Webhook.init(row:))
+    }
+
+    public func enqueue(_ deliveries: [Delivery]) async throws {
+        try await database.write(StoreSQL.deliveryInsert.statements(deliveries.map { DeliveryRow($0).arguments }, dialect))
+    }
+
+    public func claimDueDeliveries(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedDelivery] {
+        let claim = SQLStatement(StoreSQL.claimDue(dialect), [.time(leaseUntil), .time(now), .time(now), .int(limit)])
+        return try (await database.write([claim]).first ?? []).map { ClaimedDelivery(delivery: try DeliveryRow(row: $0).delivery, leaseUntil: leaseUntil) }
+    }
+
+    /// A batch of attempts in one transaction, in a few statements on PostgreSQL whatever its
+    /// size: the attempt rows, the deliveries' new states, the webhooks' failing runs
+    /// (``FailingRuns``) and those the batch disables.
+    public func complete(_ outcomes: [(Delivery, AttemptResult)]) async throws {
+        guard !outcomes.isEmpty else { return }
+        var statements = StoreSQL.attemptInsert.statements(outcomes.map { $0.1.attempt.arguments }, dialect)
+        statements += StoreSQL.finishAttempt.statements(outcomes.map(StoreSQL.finishArguments), dialect)
+        for (webhookID, change) in FailingRuns.changes(outcomes.map { ($0.0.webhookID, $0.1) }) {
+            switch change {
+            case .clear: statements.append(SQLStatement(StoreSQL.clearFailing, [.id(webhookID)]))
+            case .start(let since): statements.append(SQLStatement(StoreSQL.startFailing, [.time(since), .id(webhookID)]))
+            case .restart(let since): statements.append(SQLStatement(StoreSQL.setFailing, [.time(since), .id(webhookID)]))
+            }
+        }
+        let now = Date()
+        for (delivery, result) in outcomes {
+            if let reason = result.disableReason {
+                statements.append(SQLStatement(StoreSQL.disableWebhook, [.bool(false), .text(reason), .time(now), .id(delivery.webhookID)]))
+            }
+        }
+        try await database.write(statements)
+    }
+
+    public func releaseLeases(_ ids: [UUID]) async throws {
+        guard !ids.isEmpty else { return }
+        try await database.write([SQLStatement(StoreSQL.releaseLeases(count: ids.count), ids.map(SQLArgument.id))])
+    }
+
+    public func delivery(id: UUID) async throws -> Delivery? {
+        try await database.read(StoreSQL.deliveryByID, [.id(id)]).first.map { try DeliveryRow(row: $0).delivery }
+    }
+
+    public func deliveries(webhookID: UUID, limit: Int, before: Date?) async throws -> [Delivery] {
+        try await database.read(StoreSQL.deliveriesOfWebhook, [.id(webhookID), .integer(before.map(StoredTime.micros) ?? Int64.max), .int(limit)])
+            .map { try DeliveryRow(row: $0).delivery }
+    }
+
+    public func attempts(deliveryID: UUID) async throws -> [DeliveryAttempt] {
+        try await database.read(StoreSQL.attemptsOfDelivery, [.id(deliveryID)]).map(DeliveryAttempt.init(row:))
+    }
+
+    public func resend(deliveryIDs: [UUID]) async throws -> Int {
+        let now = Date()
+        return try await database.write(deliveryIDs.map { SQLStatement(StoreSQL.resendOne, [.time(now), .id($0)]) }).reduce(0) { $0 + $1.count }
+    }
+
+    public func resend(webhookID: UUID, since: Date) async throws -> Int {
+        try await database.write([SQLStatement(StoreSQL.resendSince, [.time(Date()), .id(webhookID), .time(since)])]).first?.count ?? 0
+    }
+
+    public func pendingSummary() async throws -> (count: Int, oldest: Date?) {
+        let row = try await database.read(StoreSQL.pendingSummary).first
+        return (row?.int("n") ?? 0, row?.date("oldest"))
+    }
+
+    public func nextDueTime() async throws -> Date? {
+        try await database.read(StoreSQL.nextDue).first?.date("due")
+    }
+}
+
+/// How a batch of attempt outcomes moves each webhook's failing run (`failing_since`, which
+/// auto-disabling reads): the same as applying them one by one, in order. A success ends the
+/// run; the first failure after it starts a new one; a failure while a run is on leaves its
+/// start as it was.
+enum FailingRuns {
+    enum Change: Equatable {
+        /// The last outcome succeeded: no run.
+        case clear
+        /// Only failures: a run starts at this time unless one is already on.
+        case start(Date)
+        /// A success then failures: a new run started at this time, whatever was stored.
+        case restart(Date)
+    }
+
+    /// One change per webhook with outcomes in the batch, in the order each first appears.
+    static func changes(_ outcomes: [(webhookID: UUID, result: AttemptResult)]) -> [(UUID, Change)] {
+        var order: [UUID] = []
+        var state: [UUID: Change] = [:]
+        for (webhookID, result) in outcomes {
+            if state[webhookID] == nil { order.append(webhookID) }
+            if result.webhookSucceeded {
+                state[webhookID] = .clear
+                continue
+            }
+            let at = result.attempt.startedAt
+            switch state[webhookID] {
+            case nil: state[webhookID] = .start(at)
+            case .clear?: state[webhookID] = .restart(at)
+            case .start?, .restart?: break
+            }
+        }
+        return order.map { ($0, state[$0]!) }
+    }
+}
