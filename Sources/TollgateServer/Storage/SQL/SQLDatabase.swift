@@ -35,10 +35,13 @@ extension SQLDatabase {
 struct SQLStatement: Sendable {
     var sql: String
     var arguments: [SQLArgument]
+    /// Whether it answers rows (a `SELECT`, or a `RETURNING` clause) that a write must read.
+    var returnsRows: Bool
 
-    init(_ sql: String, _ arguments: [SQLArgument] = []) {
+    init(_ sql: String, _ arguments: [SQLArgument] = [], returnsRows: Bool? = nil) {
         self.sql = sql
         self.arguments = arguments
+        self.returnsRows = returnsRows ?? (sql.hasPrefix("SELECT") || sql.contains("RETURNING"))
     }
 }
 

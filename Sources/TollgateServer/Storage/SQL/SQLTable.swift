@@ -13,10 +13,10 @@ struct RowStatement: Sendable {
     func statements(_ rows: [[SQLArgument]], _ dialect: SQLDialect) -> [SQLStatement] {
         guard !rows.isEmpty else { return [] }
         let size = dialect.rowsPerStatement(width)
-        guard size > 1, let many else { return rows.map { SQLStatement(single, $0) } }
+        guard size > 1, let many else { return rows.map { SQLStatement(single, $0, returnsRows: false) } }
         return stride(from: 0, to: rows.count, by: size).map { start in
             let chunk = rows[start..<min(rows.count, start + size)]
-            return SQLStatement(chunk.count == 1 ? single : many(chunk.count), chunk.flatMap { $0 })
+            return SQLStatement(chunk.count == 1 ? single : many(chunk.count), chunk.flatMap { $0 }, returnsRows: false)
         }
     }
 }

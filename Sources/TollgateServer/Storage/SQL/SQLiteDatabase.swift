@@ -42,7 +42,7 @@ final class SQLiteDatabase: SQLDatabase {
             let read = try reading.map { try Self.rows(db, $0) }
             return try then(read).map { statement in
                 // Most writes return nothing: run them without reading a cursor.
-                guard statement.sql.contains("RETURNING") else {
+                guard statement.returnsRows else {
                     try db.cachedStatement(sql: statement.sql).execute(arguments: Self.arguments(statement.arguments))
                     return []
                 }
