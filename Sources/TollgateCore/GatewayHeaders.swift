@@ -17,6 +17,8 @@ public struct GatewayTags: Sendable, Equatable {
     public var omitResponseBody: Bool
     /// `Helicone-Target-URL`, an origin for OpenAI-compatible providers that are not configured.
     public var targetURL: String?
+    /// Cache, retries, rate limit and fallbacks (SPEC §7); empty for most calls.
+    public var controls = GatewayControls()
 
     public init() {
         properties = []
@@ -66,8 +68,14 @@ public enum GatewayHeaders {
     /// Parses the tagging headers of one request. Names are matched case-insensitively.
     public static func parse(_ headers: some Sequence<(name: String, value: String)>, limits: TagLimits = TagLimits()) throws(GatewayHeaderError) -> GatewayTags {
         var tags = GatewayTags()
+        var controls = GatewayControls.Values()
         for (rawName, value) in headers {
-            guard rawName.count > 9, rawName.utf8.first.map({ $0 | 0x20 == UInt8(ascii: "h") }) == true else { continue }
+            guard rawName.count > 9, let first = rawName.utf8.first.map({ $0 | 0x20 }) else { continue }
+            if first == UInt8(ascii: "c"), rawName.count == 13, rawName.lowercased() == "cache-control" {
+                controls.cacheControl = value
+                continue
+            }
+            guard first == UInt8(ascii: "h") else { continue }
             let name = rawName.lowercased()
             guard name.hasPrefix("helicone-") else { continue }
             if name.hasPrefix(propertyPrefix) {
@@ -109,9 +117,11 @@ public enum GatewayHeaders {
             case "helicone-omit-request": tags.omitRequestBody = isTrue(value)
             case "helicone-omit-response": tags.omitResponseBody = isTrue(value)
             case "helicone-target-url": tags.targetURL = value
+            case _ where GatewayControls.names.contains(name): controls.set(name, value)
             default: break
             }
         }
+        if !controls.isEmpty { tags.controls = try GatewayControls(controls) }
         return tags
     }
 
