@@ -37,7 +37,7 @@ struct Pricing: ParsableCommand {
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         }
-        let provider = provider ?? settings.defaultProvider
+        let provider = provider ?? settings.routing.defaultProvider
         guard let report = PriceReport.json(model: model, provider: provider, table: table) else {
             print("\(model): no price (provider \(provider)). Calls to it are recorded with cost_usd null and counted in tollgate_unpriced_requests_total; add it under pricing.overrides.")
             print("prices: \(table.origins.joined(separator: "; "))")

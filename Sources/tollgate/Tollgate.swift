@@ -44,12 +44,12 @@ struct Serve: AsyncParsableCommand {
             let settings = try GatewayConfig.load(path: config)
             let announce = logger
             let (app, setup) = try await Gateway.buildApplication(config: settings, logger: logger) { channel in
-                let address = channel.localAddress.map { "\($0.ipAddress ?? settings.host):\($0.port ?? settings.port)" } ?? "\(settings.host):\(settings.port)"
+                let address = channel.localAddress.map { "\($0.ipAddress ?? settings.server.host):\($0.port ?? settings.server.port)" } ?? "\(settings.server.host):\(settings.server.port)"
                 announce.notice("tollgate listening on http://\(address)")
                 say("tollgate listening on http://\(address)")
             }
             if setup.generatedAdminKey {
-                say("Generated admin key (stored under \(settings.storagePath)/admin.key, shown once): \(setup.adminKey)")
+                say("Generated admin key (stored under \(settings.storage.path)/admin.key, shown once): \(setup.adminKey)")
             }
             for (destination, key) in setup.generatedWebhookKeys {
                 say("Generated signing key for webhook \(destination) (shown once): \(key)")
@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("tollgate: \(error.description)\n".utf8))
             throw ExitCode(2)
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            let address = (try? GatewayConfig.load(path: config)).map { "\($0.host):\($0.port)" } ?? "the configured address"
+            let address = (try? GatewayConfig.load(path: config)).map { "\($0.server.host):\($0.server.port)" } ?? "the configured address"
             FileHandle.standardError.write(Data("tollgate: cannot listen on \(address): the port is in use (another tollgate, or set server.port)\n".utf8))
             throw ExitCode(1)
         } catch let error as IOError {

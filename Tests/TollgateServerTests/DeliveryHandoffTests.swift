@@ -10,7 +10,7 @@ import TollgateCore
 struct DeliveryHandoffTests {
     static func openStore() async throws -> SQLStore {
         let config = TestGateway.testConfig()
-        try FileManager.default.createDirectory(atPath: config.storagePath, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
         let store = try Gateway.openStore(config, logger: RunningServer.quietLogger)
         try await store.migrate()
         return store

@@ -29,7 +29,7 @@ struct FailureTests {
         let deadURL = closed.baseURL
         try await closed.stop()
         let gateway = try await TestGateway.start { config in
-            config.providers = config.providers.map { var p = $0; p.origin = Origin(deadURL)!; return p }
+            config.routing.providers = config.routing.providers.map { var p = $0; p.origin = Origin(deadURL)!; return p }
         }
         let reply = try await gateway.send(.POST, "/openai/v1/chat/completions", body: #"{"model":"gpt-4o-mini"}"#)
         #expect(reply.status == 502)
@@ -48,7 +48,7 @@ struct FailureTests {
         let provider = try await FakeServer.start { _, _ in
             FakeServer.sse([ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo")], hold: hold)
         }
-        let gateway = try await TestGateway.start(provider: provider) { $0.stallTimeoutSeconds = 1.5 }  // long enough for the first chunk on a loaded machine
+        let gateway = try await TestGateway.start(provider: provider) { $0.upstream.stallTimeout = .milliseconds(1500) }  // long enough for the first chunk on a loaded machine
         let (id, stream) = try await gateway.streamUntilEnd(body: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#)
         #expect(stream.status == 200)
         #expect(stream.received == ProviderFixtures.chatChunk("Hel"))
@@ -115,7 +115,7 @@ struct FailureTests {
     @Test("the body URL serves both bodies; a forged or expired one gets 403")
     func signedBodyURL() async throws {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
-        let gateway = try await TestGateway.start(provider: provider) { $0.bodyURLTTLSeconds = 2 }
+        let gateway = try await TestGateway.start(provider: provider) { $0.bodies.urlTTL = .seconds(2) }
         let requestBody = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo / \"quoted\""}]}"#
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: requestBody)
         let record = try await gateway.record(try #require(reply.headers.first(name: "helicone-id")))

@@ -49,7 +49,7 @@ struct GuardTests {
     func adminKeysAreNeverForwarded() async throws {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.adminProjectKeys = [.init(key: "admin-key-of-a", project: "a")]
+            config.admin.projectKeys = [.init(key: "admin-key-of-a", project: "a")]
         }
         let global = gateway.adminKey
         let carriers: [(path: String, headers: [(String, String)])] = [
@@ -90,7 +90,7 @@ struct GuardTests {
     @Test("a gateway key that is also an admin key stops the gateway at start")
     func gatewayKeyEqualToAnAdminKeyIsRefused() async throws {
         await #expect(throws: ConfigError.self) {
-            try await TestGateway.start { config in config.gatewayKeys = [.init(key: "test-admin-key", project: "p")] }
+            try await TestGateway.start { config in config.auth.gatewayKeys = [.init(key: "test-admin-key", project: "p")] }
         }
     }
 
@@ -125,7 +125,7 @@ struct GuardTests {
     func encodedWebhookHostsAreRefused() async throws {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let receiver = try await FakeServer.start { _, _ in FakeServer.json("{}") }
-        let gateway = try await TestGateway.start(provider: provider) { $0.webhookRetryScheduleSeconds = [60] }
+        let gateway = try await TestGateway.start(provider: provider) { $0.webhooks.retrySchedule = [.seconds(60)] }
         let destinations = Self.encodedOrNumeric.map { $0.replacingOccurrences(of: "PORT", with: "\(receiver.server.port)") }
         for destination in destinations {
             let reply = try await gateway.admin("/v1/webhooks", .POST, body: #"{"destination": "\#(destination)"}"#)
@@ -149,7 +149,7 @@ struct GuardTests {
 
         await #expect(throws: ConfigError.self) {
             try await TestGateway.start(provider: provider) { config in
-                config.webhookEndpoints = [.init(destination: destinations[0], project: "default", sampleRate: 100, includeData: true, propertyFilters: [], key: nil)]
+                config.webhooks.endpoints = [.init(destination: destinations[0], project: "default", sampleRate: 100, includeData: true, propertyFilters: [], key: nil)]
             }
         }
         #expect(receiver.requests.isEmpty)

@@ -19,7 +19,7 @@ struct HardeningTests {
         defer { silent.stop() }
         let healthy = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start { config in
-            config.providers = [
+            config.routing.providers = [
                 ProviderRoute(name: "openai", origin: Origin(silent.baseURL)!, format: .openai),
                 ProviderRoute(name: "healthy", origin: Origin(healthy.baseURL)!, format: .openai),
             ]
@@ -53,7 +53,7 @@ struct HardeningTests {
         }
         defer { upstream.stop() }
         let gateway = try await TestGateway.start { config in
-            config.providers = [ProviderRoute(name: "openai", origin: Origin(upstream.baseURL)!, format: .openai)]
+            config.routing.providers = [ProviderRoute(name: "openai", origin: Origin(upstream.baseURL)!, format: .openai)]
         }
         let (id, stream) = try await gateway.streamUntilEnd(body: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#)
         #expect(stream.status == 200)
@@ -72,7 +72,7 @@ struct HardeningTests {
         let answer = #"{"id":"chatcmpl-big","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":""#
             + filler + #""},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":1500000,"total_tokens":1500012}}"#
         let provider = try await FakeServer.start { _, _ in FakeServer.json(answer) }
-        let gateway = try await TestGateway.start(provider: provider) { $0.maxKeptResponseBytes = 1 << 20 }
+        let gateway = try await TestGateway.start(provider: provider) { $0.bodies.maxKeptBytes = 1 << 20 }
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: #"{"model":"gpt-4o-mini"}"#)
         #expect(reply.status == 200)
         #expect(reply.body.count == answer.utf8.count)
@@ -105,7 +105,7 @@ struct HardeningTests {
         events.append("data: [DONE]\n\n")
         let sent = events
         let provider = try await FakeServer.start { _, _ in FakeServer.sse(sent) }
-        let gateway = try await TestGateway.start(provider: provider) { $0.maxKeptResponseBytes = 512 << 10 }
+        let gateway = try await TestGateway.start(provider: provider) { $0.bodies.maxKeptBytes = 512 << 10 }
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#)
         #expect(reply.text == events.joined())
         let record = try await gateway.record(try #require(reply.headers.first(name: "helicone-id")))
@@ -119,7 +119,7 @@ struct HardeningTests {
 
     @Test("with metrics.require_admin_key, /metrics answers 401 without the admin key and the counts with it")
     func metricsBehindAdminKey() async throws {
-        let gateway = try await TestGateway.start { $0.metricsRequireAdminKey = true }
+        let gateway = try await TestGateway.start { $0.metrics.requireAdminKey = true }
         let anonymous = try await gateway.send(.GET, "/metrics")
         #expect(anonymous.status == 401)
         #expect(!anonymous.text.contains("tollgate_"))
@@ -136,7 +136,7 @@ struct HardeningTests {
     @Test("the SQLite file holding bodies and webhook keys is readable by its owner only")
     func databaseFileIsPrivate() async throws {
         let gateway = try await TestGateway.start()
-        guard gateway.config.storageKind == "sqlite" else { try await gateway.stop(); return }
+        guard gateway.config.storage.kind == .sqlite else { try await gateway.stop(); return }
         var info = stat()
         #expect(stat(gateway.storagePath + "/tollgate.sqlite", &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
@@ -171,7 +171,7 @@ struct ClientConnectionTests {
 
     @Test("a client that dribbles a request head is cut after server.header_timeout_seconds")
     func dribbledHeadCut() async throws {
-        let gateway = try await TestGateway.start { $0.headerTimeoutSeconds = 1 }
+        let gateway = try await TestGateway.start { $0.server.headerTimeout = .seconds(1) }
         let port = try #require(URLComponents(string: gateway.baseURL)?.port)
         let cut = try await RawHTTP.onOwnThread {
             let connection = try RawConnection(port: port)
@@ -188,7 +188,7 @@ struct ClientConnectionTests {
 
     @Test("a keep-alive connection with no request is closed after server.idle_timeout_seconds, and one in use is not")
     func idleConnectionClosed() async throws {
-        let gateway = try await TestGateway.start { $0.idleTimeoutSeconds = 1 }
+        let gateway = try await TestGateway.start { $0.server.idleTimeout = .seconds(1) }
         let port = try #require(URLComponents(string: gateway.baseURL)?.port)
         let (answered, closedAfter) = try await RawHTTP.onOwnThread {
             let connection = try RawConnection(port: port)

@@ -32,7 +32,7 @@ struct HeaderTests {
         #expect(record["session_id"] as? String == "s1")
         #expect((record["properties"] as? [String: String]) == ["Environment": "production"])
         // Provider credentials are forwarded but never stored.
-        if gateway.config.storageKind == "sqlite" {
+        if gateway.config.storage.kind == .sqlite {
             let database = try String(contentsOfFile: gateway.storagePath + "/tollgate.sqlite", encoding: .isoLatin1)
             #expect(!database.contains("sk-provider-secret") && !database.contains("anthropic-secret"))
         }
@@ -44,7 +44,7 @@ struct HeaderTests {
     func gatewayKeysRequired() async throws {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.gatewayKeys = [.init(key: "gk-alpha", project: "alpha"), .init(key: "gk-beta", project: "beta")]
+            config.auth.gatewayKeys = [.init(key: "gk-alpha", project: "alpha"), .init(key: "gk-beta", project: "beta")]
         }
         let missing = try await gateway.send(.POST, "/v1/chat/completions", body: "{}")
         #expect(missing.status == 401)
@@ -102,8 +102,8 @@ struct HeaderTests {
     func targetURLAllowlist() async throws {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.providers = config.providers.map { var p = $0; p.origin = Origin("http://127.0.0.1:9")!; return p }
-            config.allowedTargetURLs = [provider.baseURL]
+            config.routing.providers = config.routing.providers.map { var p = $0; p.origin = Origin("http://127.0.0.1:9")!; return p }
+            config.routing.allowedTargetURLs = [provider.baseURL]
         }
         let allowed = try await gateway.send(.POST, "/v1/chat/completions", body: "{}", headers: [("Helicone-Target-URL", provider.baseURL)])
         #expect(allowed.status == 200)

@@ -17,8 +17,8 @@ struct PricingAPITests {
     func unpricedModelsAreListed() async throws {
         let provider = try await Self.echoingProvider()
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.gatewayKeys = [.init(key: "gk-a", project: "a"), .init(key: "gk-b", project: "b")]
-            config.adminProjectKeys = [.init(key: "admin-b", project: "b")]
+            config.auth.gatewayKeys = [.init(key: "gk-a", project: "a"), .init(key: "gk-b", project: "b")]
+            config.admin.projectKeys = [.init(key: "admin-b", project: "b")]
         }
         for (model, key) in [("claude-opus-4-9", "gk-a"), ("claude-opus-4-9", "gk-a"), ("gpt-5.5", "gk-a"), ("gpt-5.5-mini", "gk-b")] {
             let reply = try await gateway.send(.POST, "/v1/chat/completions", body: #"{"model":"\#(model)"}"#, headers: [("Helicone-Auth", "Bearer \(key)")])
@@ -40,7 +40,7 @@ struct PricingAPITests {
     @Test("a model's price says which entry and rates, for names with slashes too, and 404 names what to do for an unpriced one")
     func priceOfAModel() async throws {
         let gateway = try await TestGateway.start { config in
-            config.pricingOverrides = [PriceOverride(model: "my-finetune", provider: "groq", costs: ["input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6])]
+            config.pricing.overrides = [PriceOverride(model: "my-finetune", provider: "groq", costs: ["input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6])]
         }
         let reply = try await gateway.admin("/v1/pricing/claude-opus-4-7-20261001?provider=anthropic")
         #expect(reply.status == 200)

@@ -9,10 +9,10 @@ struct RetentionTests {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let receiver = try await FakeServer.start { _, _ in FakeServer.json("{}") }
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.allowedPrivateHosts = ["127.0.0.1"]
-            config.retentionRecordsDays = 1.5 / 86_400  // 1.5 seconds
-            config.retentionDeliveryLogsDays = 1.5 / 86_400
-            config.retentionIntervalSeconds = 0.2
+            config.webhooks.allowedPrivateHosts = ["127.0.0.1"]
+            config.retention.recordsMaxAge = .milliseconds(1500)
+            config.retention.deliveryLogsMaxAge = .milliseconds(1500)
+            config.retention.interval = .milliseconds(200)
         }
         let webhook = try await gateway.createWebhook(#"{"destination": "\#(receiver.baseURL)/hook"}"#)
         let webhookID = try #require(webhook["id"] as? String)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TollgateCore
 import TollgateServer
 
 @Suite("S3 bodies")
@@ -13,13 +14,11 @@ struct S3BacklogTests {
             return FakeServer.json("")
         }
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.bodiesKind = "s3"
-            config.s3Endpoint = bucket.baseURL
-            config.s3Bucket = "bodies"
-            config.s3AccessKeyID = "test"
-            config.s3SecretAccessKey = "test-secret"
-            config.queueCapacity = 20
-            config.batchSize = 2
+            config.bodies.kind = .s3(.init(
+                endpoint: Origin(bucket.baseURL)!, bucket: "bodies", credentials: AWSCredentials(accessKeyID: "test", secretAccessKey: "test-secret")
+            ))
+            config.storage.queueCapacity = 20
+            config.storage.batchSize = 2
         }
         var ids: [String] = []
         for _ in 0..<16 {

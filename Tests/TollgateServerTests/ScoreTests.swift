@@ -7,8 +7,8 @@ struct ScoreTests {
     func scoresRoundTrip() async throws {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let gateway = try await TestGateway.start(provider: provider) { config in
-            config.gatewayKeys = [.init(key: "gk-a", project: "a")]
-            config.adminProjectKeys = [.init(key: "admin-a", project: "a"), .init(key: "admin-b", project: "b")]
+            config.auth.gatewayKeys = [.init(key: "gk-a", project: "a")]
+            config.admin.projectKeys = [.init(key: "admin-a", project: "a"), .init(key: "admin-b", project: "b")]
         }
         var ids: [String] = []
         for _ in 0..<2 {

@@ -15,24 +15,24 @@ struct StoreUpgradeTests {
     /// TOLLGATE_TEST_POSTGRES_URL is set: loaded into a new schema).
     static func openReleaseDatabase() async throws -> SQLStore {
         let config = TestGateway.testConfig()
-        if let url = config.postgresURL, config.storageKind == "postgres" {
+        if case .postgres(let postgres) = config.storage.kind {
             let dump = try String(contentsOf: fixtures.appendingPathComponent(release + ".postgres.sql"), encoding: .utf8)
-            let loader = try PostgresDatabase(url: url, schema: "public", logger: RunningServer.quietLogger)
-            try await loader.write([SQLStatement("CREATE SCHEMA \(config.postgresSchema)")] + Self.statements(ofDump: dump, schema: config.postgresSchema))
+            let loader = try PostgresDatabase(url: postgres.url, schema: "public", logger: RunningServer.quietLogger)
+            try await loader.write([SQLStatement("CREATE SCHEMA \(postgres.schema)")] + Self.statements(ofDump: dump, schema: postgres.schema))
             await loader.close()
-            return try SQLStore.postgres(url: url, schema: config.postgresSchema, logger: RunningServer.quietLogger)
+            return try SQLStore.postgres(url: postgres.url, schema: postgres.schema, logger: RunningServer.quietLogger)
         }
-        try FileManager.default.createDirectory(atPath: config.storagePath, withIntermediateDirectories: true)
-        let path = config.storagePath + "/tollgate.sqlite"
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
+        let path = config.storage.path + "/tollgate.sqlite"
         try FileManager.default.copyItem(at: fixtures.appendingPathComponent(release + ".sqlite"), to: URL(fileURLWithPath: path))
         return try SQLStore.sqlite(path: path)
     }
 
-    /// The statements of a `pg_dump --inserts` file, its schema renamed; psql's own settings left out.
+    /// The statements of a `pg_dump --inserts` file, its schema renamed; psql's own settings and meta-commands left out.
     static func statements(ofDump dump: String, schema: String) -> [SQLStatement] {
         dump.replacingOccurrences(of: "release_fixture.", with: schema + ".")
             .components(separatedBy: ";\n")
-            .map { $0.split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { $0.split(separator: "\n").filter { !$0.hasPrefix("--") && !$0.hasPrefix("\\") }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty && !$0.hasPrefix("SET ") && !$0.hasPrefix("SELECT pg_catalog.set_config") && !$0.hasPrefix("CREATE SCHEMA") }
             .map { SQLStatement($0) }
     }

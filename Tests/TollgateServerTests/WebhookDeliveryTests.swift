@@ -11,8 +11,8 @@ struct WebhookDeliveryTests {
     /// A gateway whose providers are `provider`, allowed to deliver to loopback receivers, with quick retries.
     static func gateway(_ provider: FakeServer, _ configure: (inout TollgateServer.GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
         try await TestGateway.start(provider: provider) { config in
-            config.allowedPrivateHosts = ["127.0.0.1"]
-            config.webhookRetryScheduleSeconds = [0.05, 0.05, 0.05]
+            config.webhooks.allowedPrivateHosts = ["127.0.0.1"]
+            config.webhooks.retrySchedule = [.milliseconds(50), .milliseconds(50), .milliseconds(50)]
             configure(&config)
         }
     }
@@ -99,7 +99,7 @@ struct WebhookDeliveryTests {
             await release.wait()
             return FakeServer.json("{}")
         }
-        let gateway = try await Self.gateway(provider) { $0.webhookTimeoutSeconds = 0.3 }
+        let gateway = try await Self.gateway(provider) { $0.webhooks.timeout = .milliseconds(300) }
         let webhook = try await gateway.createWebhook(#"{"destination": "\#(receiver.baseURL)/hook"}"#)
         _ = try await gateway.send(.POST, "/v1/chat/completions", body: "{}")
         _ = try await receiver.waitForRequests(2)
@@ -145,7 +145,7 @@ struct WebhookDeliveryTests {
         let hostName = try #require(Self.loopbackHostName)
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let receiver = try await FakeServer.start { _, _ in FakeServer.json("{}") }
-        let gateway = try await TestGateway.start(provider: provider) { $0.webhookRetryScheduleSeconds = [60] }
+        let gateway = try await TestGateway.start(provider: provider) { $0.webhooks.retrySchedule = [.seconds(60)] }
         let plain = try await gateway.admin("/v1/webhooks", .POST, body: #"{"destination": "\#(receiver.baseURL)/hook"}"#)
         #expect(plain.status == 400)
         #expect((plain.json?["error"] as? String)?.contains("webhooks.allowed_private_hosts") == true)
@@ -168,8 +168,8 @@ struct WebhookDeliveryTests {
         let receiverA = try await FakeServer.start { _, _ in FakeServer.json("{}") }
         let receiverB = try await FakeServer.start { _, _ in FakeServer.json("{}") }
         let gateway = try await Self.gateway(provider) { config in
-            config.gatewayKeys = [.init(key: "gk-a", project: "a"), .init(key: "gk-b", project: "b")]
-            config.adminProjectKeys = [.init(key: "admin-a", project: "a"), .init(key: "admin-b", project: "b")]
+            config.auth.gatewayKeys = [.init(key: "gk-a", project: "a"), .init(key: "gk-b", project: "b")]
+            config.admin.projectKeys = [.init(key: "admin-a", project: "a"), .init(key: "admin-b", project: "b")]
         }
         let hookA = try await gateway.createWebhook(#"{"destination": "\#(receiverA.baseURL)/a"}"#, key: "admin-a")
         _ = try await gateway.createWebhook(#"{"destination": "\#(receiverB.baseURL)/b"}"#, key: "admin-b")
@@ -255,7 +255,7 @@ extension WebhookDeliveryTests {
         let provider = try await FakeServer.start { _, _ in FakeServer.json(ProviderFixtures.chatCompletion) }
         let receiver = try await FakeServer.start { _, _ in FakeServer.json("{}") }
         let gateway = try await Self.gateway(provider) { config in
-            config.webhookEndpoints = [.init(
+            config.webhooks.endpoints = [.init(
                 destination: receiver.baseURL + "/declared", project: "default", sampleRate: 100, includeData: false,
                 propertyFilters: [Property(name: "feature", value: "search")], key: "declared-key"
             )]

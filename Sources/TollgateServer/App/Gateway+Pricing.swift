@@ -9,7 +9,7 @@ extension Gateway {
     public static func loadPricing(_ config: GatewayConfig) throws -> PricingTable {
         var table = PricingTable.embedded
         do {
-            if let path = config.pricingPath {
+            if let path = config.pricing.path {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw ConfigError("pricing.path: cannot read \(path) (unset pricing.path or TOLLGATE_PRICING_PATH to use the built-in prices)")
                 }
@@ -19,7 +19,7 @@ extension Gateway {
                     table.merge(try PricingTable(litellmJSON: Array(data), origin: path))
                 }
             }
-            table.apply(config.pricingOverrides)
+            table.apply(config.pricing.overrides)
         } catch let error as PricingTable.LoadError {
             throw ConfigError(error.message)
         }

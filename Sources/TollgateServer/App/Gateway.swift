@@ -24,16 +24,16 @@ public enum Gateway {
         config: GatewayConfig, logger: Logger = Logger(label: "tollgate"),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) async throws -> (some ApplicationProtocol, Setup) {
-        if config.gatewayKeys.isEmpty, !config.bindsLoopbackOnly {
-            throw ConfigError("server.host is \(config.host) but auth.gateway_keys is empty: without gateway keys Tollgate only listens on loopback. Add auth.gateway_keys or set server.host to 127.0.0.1")
+        if config.auth.gatewayKeys.isEmpty, !config.server.bindsLoopbackOnly {
+            throw ConfigError("server.host is \(config.server.host) but auth.gateway_keys is empty: without gateway keys Tollgate only listens on loopback. Add auth.gateway_keys or set server.host to 127.0.0.1")
         }
-        try FileManager.default.createDirectory(atPath: config.storagePath, withIntermediateDirectories: true)
-        let (adminKey, generated) = try secret(config.adminKey, file: "admin.key", in: config.storagePath, prefix: "tg_admin_")
-        let adminKeys = Set([adminKey] + config.adminProjectKeys.map(\.key))
-        if let shared = config.gatewayKeys.first(where: { adminKeys.contains($0.key) }) {
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
+        let (adminKey, generated) = try secret(config.admin.key, file: "admin.key", in: config.storage.path, prefix: "tg_admin_")
+        let adminKeys = Set([adminKey] + config.admin.projectKeys.map(\.key))
+        if let shared = config.auth.gatewayKeys.first(where: { adminKeys.contains($0.key) }) {
             throw ConfigError("auth.gateway_keys: the key for project \(shared.project) is also an admin key; admin keys are never forwarded, so give each its own")
         }
-        let (signingKey, _) = try secret(config.bodySigningKey, file: "signing.key", in: config.storagePath, prefix: "")
+        let (signingKey, _) = try secret(config.bodies.signingKey, file: "signing.key", in: config.storage.path, prefix: "")
 
         let pricing = try loadPricing(config)
         let store = try openStore(config, logger: logger)
@@ -46,14 +46,14 @@ public enum Gateway {
 
         let destinations: DestinationPolicy
         do {
-            destinations = try DestinationPolicy(allowedPrivateHosts: config.allowedPrivateHosts)
+            destinations = try DestinationPolicy(allowedPrivateHosts: config.webhooks.allowedPrivateHosts)
         } catch {
             throw ConfigError("webhooks.allowed_private_hosts: \(error.message)")
         }
         let registry = WebhookRegistry(store: store)
         let declared: [(String, String)]
         do {
-            declared = try await declareWebhooks(config.webhookEndpoints, in: store, destinations: destinations)
+            declared = try await declareWebhooks(config.webhooks.endpoints, in: store, destinations: destinations)
         } catch {
             await store.close()
             throw error
@@ -61,12 +61,9 @@ public enum Gateway {
         try await registry.refresh()
 
         var s3: S3BodyStore?
-        if config.bodiesKind == "s3", let endpoint = config.s3Endpoint.flatMap(Origin.init), let bucket = config.s3Bucket,
-           let key = config.s3AccessKeyID, let secret = config.s3SecretAccessKey {
+        if case .s3(let bucket) = config.bodies.kind {
             let bodies = S3BodyStore(.init(
-                endpoint: endpoint, bucket: bucket, region: config.s3Region,
-                credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: config.s3SessionToken),
-                pathStyle: config.s3PathStyle
+                endpoint: bucket.endpoint, bucket: bucket.bucket, region: bucket.region, credentials: bucket.credentials, pathStyle: bucket.pathStyle
             ))
             do {
                 try await bodies.checkBucket()
@@ -79,88 +76,87 @@ public enum Gateway {
         }
 
         let metrics = GatewayMetrics()
-        let queue = RecordQueue(capacity: config.queueCapacity)
+        let queue = RecordQueue(capacity: config.storage.queueCapacity)
         let requestIDs = RequestIDRegistry()
         let wakeup = Wakeup()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration(config))
-        let timeout = Duration.milliseconds(Int64(config.webhookTimeoutSeconds * 1000))
+        let timeout = config.webhooks.timeout
         let dispatch = WebhookDispatcher.Settings(
-            maxConcurrency: config.webhookMaxConcurrency, maxPerDestination: config.webhookMaxPerDestination,
-            timeout: timeout, disableAfter: .seconds(config.webhookDisableAfterHours * 3600),
-            leaseMargin: .milliseconds(Int64(config.webhookLeaseMarginSeconds * 1000)),
-            registryRefresh: .milliseconds(Int64(config.webhookRegistryRefreshSeconds * 1000))
+            maxConcurrency: config.webhooks.maxConcurrency, maxPerDestination: config.webhooks.maxPerDestination,
+            timeout: timeout, disableAfter: config.webhooks.disableAfter,
+            leaseMargin: config.webhooks.leaseMargin, registryRefresh: config.webhooks.registryRefresh
         )
-        let fresh = FreshDeliveries(maxCount: max(256, 4 * config.webhookMaxConcurrency), maxBytes: 16 << 20)
+        let fresh = FreshDeliveries(maxCount: max(256, 4 * config.webhooks.maxConcurrency), maxBytes: 16 << 20)
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
             requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal(storeChanged: $0) },
-            fresh: fresh, freshLease: dispatch.lease, s3: s3, batchSize: config.batchSize, logger: logger
+            fresh: fresh, freshLease: dispatch.lease, s3: s3, batchSize: config.storage.batchSize, logger: logger
         )
         let proxy = ProxyResponder(
-            routing: RoutingTable(providers: config.providers, defaultProvider: config.defaultProvider, allowedTargetOrigins: config.allowedTargetURLs),
-            gatewayKeys: Dictionary(config.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
+            routing: RoutingTable(providers: config.routing.providers, defaultProvider: config.routing.defaultProvider, allowedTargetOrigins: config.routing.allowedTargetURLs),
+            gatewayKeys: Dictionary(config.auth.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
             client: client, queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
-            maxBodyBytes: config.maxBodyBytes, maxHeadBytes: config.maxHeaderBytes,
-            maxKeptResponseBytes: config.maxKeptResponseBytes, logger: logger
+            maxBodyBytes: config.server.maxBodyBytes, maxHeadBytes: config.server.maxHeaderBytes,
+            maxKeptResponseBytes: config.bodies.maxKeptBytes, logger: logger
         )
         let retention = RetentionSweeper(
             store: store,
             settings: .init(
-                recordsMaxAge: config.retentionRecordsDays > 0 ? config.retentionRecordsDays * 86_400 : nil,
-                deliveryLogsMaxAge: config.retentionDeliveryLogsDays > 0 ? config.retentionDeliveryLogsDays * 86_400 : nil,
-                interval: .milliseconds(Int64(config.retentionIntervalSeconds * 1000))
+                recordsMaxAge: config.retention.recordsMaxAge?.timeInterval,
+                deliveryLogsMaxAge: config.retention.deliveryLogsMaxAge?.timeInterval,
+                interval: config.retention.interval
             ),
             logger: logger
         )
         let router = ManagementRouter()
         router.get("/healthz") { _, _ in Envelope.json(.object([("status", .string("ok"))])) }
-        let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.adminProjectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
+        let auth = AdminAuth(globalKey: adminKey, projectKeys: Dictionary(config.admin.projectKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }))
         router.get("/metrics") { request, _ in
             // Counts by model, provider, status and webhook destination: with metrics.require_admin_key
             // only the global admin key reads them.
-            if config.metricsRequireAdminKey, auth.scope(of: request) != .all {
+            if config.metrics.requireAdminKey, auth.scope(of: request) != .all {
                 return Envelope.failure(.unauthorized, "metrics.require_admin_key is on: Authorization: Bearer <admin key> required")
             }
             metrics.queueDepth(queue.depth)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
-        let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL, store: store, s3: s3)
+        let links = BodyLinks(signer: signer, ttlSeconds: Int(config.bodies.urlTTL.components.seconds), publicURL: config.server.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
-        PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.defaultProvider).register(on: router)
+        PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.routing.defaultProvider).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
-            rotationGrace: TimeInterval(config.webhookKeyRotationGraceSeconds)
+            rotationGrace: config.webhooks.keyRotationGrace.timeInterval
         ).register(on: router)
         let dispatcher = WebhookDispatcher(
             store: store,
-            sender: WebhookSender(policy: destinations, timeout: timeout, maxConnectionsPerHost: config.webhookMaxPerDestination),
+            sender: WebhookSender(policy: destinations, timeout: timeout, maxConnectionsPerHost: config.webhooks.maxPerDestination),
             links: links,
-            policy: config.webhookRetryScheduleSeconds.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhookRetryScheduleSeconds.map { .milliseconds(Int64($0 * 1000)) }),
+            policy: config.webhooks.retrySchedule.isEmpty ? RetryPolicy() : RetryPolicy(delays: config.webhooks.retrySchedule),
             settings: dispatch, wakeup: wakeup, registry: registry, fresh: fresh, completions: CompletionLog(store: store, logger: logger),
             recorderBehind: { queue.depth * 2 > queue.capacity }, metrics: WebhookMetrics(registry: metrics.registry), logger: logger
         )
         // The API alone, which the dashboard's pages call in-process; then the dashboard's own routes.
         let api = router.router.buildResponder()
         Dashboard(
-            sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.publicURL?.lowercased().hasPrefix("https://") == true),
+            sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.server.publicURL?.lowercased().hasPrefix("https://") == true),
             links: links, api: { try await api.respond(to: $0, context: $1) }
         ).register(on: router)
         let responder = GatewayResponder(
             management: router.router.buildResponder(), paths: router.paths, adminKeys: KeyScreen(keys: auth.keys), proxy: proxy
         )
 
-        let headerTimeout = TimeAmount.nanoseconds(Int64(config.headerTimeoutSeconds * 1e9))
-        let idleTimeout = TimeAmount.nanoseconds(Int64(config.idleTimeoutSeconds * 1e9))
+        let headerTimeout = TimeAmount(config.server.headerTimeout)
+        let idleTimeout = TimeAmount(config.server.idleTimeout)
         let app = Application(
             responder: responder,
             server: HTTPServerBuilder { respond in
                 GatewayChannel(http1: HTTP1Channel(responder: respond), headerTimeout: headerTimeout, idleTimeout: idleTimeout)
             },
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
             services: [store, S3Service(s3: s3), HTTPClientService(client: client), retention, dispatcher, writer],
             onServerRunning: { channel in
-                links.serverBound(host: config.host, port: channel.localAddress?.port ?? config.port)
+                links.serverBound(host: config.server.host, port: channel.localAddress?.port ?? config.server.port)
                 await onServerRunning(channel)
             },
             logger: logger
@@ -170,7 +166,7 @@ public enum Gateway {
 
     /// Creates or updates the webhooks declared in the config file; returns the keys it generated
     /// (destination and key), to print once.
-    static func declareWebhooks(_ declared: [GatewayConfig.DeclaredWebhook], in store: any WebhookStore, destinations: DestinationPolicy) async throws -> [(String, String)] {
+    static func declareWebhooks(_ declared: [WebhooksConfig.DeclaredWebhook], in store: any WebhookStore, destinations: DestinationPolicy) async throws -> [(String, String)] {
         guard !declared.isEmpty else { return [] }
         var generated: [(String, String)] = []
         let existing = try await store.webhooks(project: nil)
@@ -200,21 +196,21 @@ public enum Gateway {
     }
 
     static func openStore(_ config: GatewayConfig, logger: Logger) throws -> SQLStore {
-        if config.storageKind == "postgres", let url = config.postgresURL {
-            return try SQLStore.postgres(
-                url: url, schema: config.postgresSchema, timeout: .milliseconds(Int64(config.postgresTimeoutSeconds * 1000)), logger: logger
-            )
+        switch config.storage.kind {
+        case .postgres(let postgres):
+            return try SQLStore.postgres(url: postgres.url, schema: postgres.schema, timeout: postgres.timeout, logger: logger)
+        case .sqlite:
+            return try SQLStore.sqlite(path: config.storage.path + "/tollgate.sqlite")
         }
-        return try SQLStore.sqlite(path: config.storagePath + "/tollgate.sqlite")
     }
 
     static func upstreamConfiguration(_ config: GatewayConfig) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(Int64(config.connectTimeoutSeconds * 1000)), read: .milliseconds(Int64(config.stallTimeoutSeconds * 1000))),
+            timeout: .init(connect: TimeAmount(config.upstream.connectTimeout), read: TimeAmount(config.upstream.stallTimeout)),
             decompression: .disabled
         )
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = config.maxConnectionsPerHost
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = config.upstream.maxConnectionsPerHost
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.tracing.tracer = nil  // no tracing backend: skip building a span per call
         return configuration

@@ -52,10 +52,17 @@ struct ConfigValues: Sendable {
         }
     }
 
-    /// Applies `TOLLGATE_*` variables for the given known keys, plus any
-    /// `TOLLGATE_PROVIDERS_<NAME>_BASE_URL` / `_FORMAT` for providers not in the file.
-    mutating func applyEnvironment(_ environment: [String: String], knownKeys: [String]) {
-        var keys = Set(knownKeys).union(values.keys)
+    /// Applies the `TOLLGATE_*` variables of `keys` (and, when one is unset, its fallbacks) to
+    /// them and to the keys the file set, plus any `TOLLGATE_PROVIDERS_<NAME>_BASE_URL` /
+    /// `_FORMAT` for providers not in the file. Keys read from the file only are left alone.
+    mutating func applyEnvironment(_ environment: [String: String], keys declared: [ConfigKey]) {
+        let fileOnly = Set(declared.filter { !$0.fromEnvironment }.map(\.name))
+        var fallbacks: [String: [String]] = [:]
+        var keys = Set(values.keys).subtracting(fileOnly)
+        for key in declared where key.fromEnvironment && !key.isPattern {
+            keys.insert(key.name)
+            fallbacks[key.name] = key.fallbacks
+        }
         for name in environment.keys where name.hasPrefix("TOLLGATE_PROVIDERS_") {
             for field in ["base_url", "format"] {
                 let suffix = "_" + field.uppercased()
@@ -66,7 +73,8 @@ struct ConfigValues: Sendable {
             }
         }
         for key in keys {
-            guard let raw = environment[Self.environmentName(for: key)] else { continue }
+            let names = [ConfigKey.environmentName(for: key)] + (fallbacks[key] ?? [])
+            guard let raw = names.lazy.compactMap({ environment[$0] }).first else { continue }
             if case .list? = values[key] {
                 values[key] = .list(Self.splitList(raw))
             } else if case .records? = values[key] {
@@ -77,9 +85,8 @@ struct ConfigValues: Sendable {
         }
     }
 
-    static func environmentName(for key: String) -> String {
-        "TOLLGATE_" + key.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
-    }
+    /// The dotted keys set, for checking a file against the declared keys.
+    var keys: [String] { values.keys.sorted() }
 
     static func splitList(_ raw: String) -> [String] {
         raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -98,29 +105,6 @@ struct ConfigValues: Sendable {
         }
     }
 
-    func string(_ key: String, default value: String) -> String { string(key) ?? value }
-
-    func int(_ key: String, default value: Int) throws -> Int {
-        guard let raw = string(key) else { return value }
-        guard let n = Int(raw) else { throw ConfigError("\(key) must be an integer, got '\(raw)'") }
-        return n
-    }
-
-    func double(_ key: String, default value: Double) throws -> Double {
-        guard let raw = string(key) else { return value }
-        guard let n = Double(raw) else { throw ConfigError("\(key) must be a number, got '\(raw)'") }
-        return n
-    }
-
-    func bool(_ key: String, default value: Bool) throws -> Bool {
-        guard let raw = string(key)?.lowercased() else { return value }
-        switch raw {
-        case "true", "yes", "1", "on": return true
-        case "false", "no", "0", "off": return false
-        default: throw ConfigError("\(key) must be true or false, got '\(raw)'")
-        }
-    }
-
     func list(_ key: String) -> [String] {
         switch values[key] {
         case .list(let l)?: l
@@ -135,8 +119,43 @@ struct ConfigValues: Sendable {
     }
 }
 
-/// A configuration problem, said so that the operator knows what to change.
-public struct ConfigError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ message: String) { description = message }
+/// Reading a declared key: its value, or its default when unset, parsed the same way.
+extension ConfigValues {
+    func string(_ key: ConfigKey) -> String { string(key.name) ?? key.defaultValue }
+
+    /// The value, or nil when it is unset or empty.
+    func optional(_ key: ConfigKey) -> String? {
+        let value = string(key)
+        return value.isEmpty ? nil : value
+    }
+
+    func int(_ key: ConfigKey) throws -> Int {
+        let raw = string(key)
+        guard let n = Int(raw) else { throw ConfigError("\(key.name) must be an integer, got '\(raw)'") }
+        return n
+    }
+
+    func double(_ key: ConfigKey) throws -> Double {
+        let raw = string(key)
+        guard let n = Double(raw) else { throw ConfigError("\(key.name) must be a number, got '\(raw)'") }
+        return n
+    }
+
+    /// A number of seconds (fractions allowed) as a duration.
+    func seconds(_ key: ConfigKey) throws -> Duration { .seconds(try double(key)) }
+
+    func bool(_ key: ConfigKey) throws -> Bool {
+        let raw = string(key).lowercased()
+        switch raw {
+        case "true", "yes", "1", "on": return true
+        case "false", "no", "0", "off": return false
+        default: throw ConfigError("\(key.name) must be true or false, got '\(raw)'")
+        }
+    }
+
+    func list(_ key: ConfigKey) -> [String] {
+        values[key.name] == nil ? Self.splitList(key.defaultValue) : list(key.name)
+    }
+
+    func records(_ key: ConfigKey) -> [[String: String]] { records(key.name) }
 }

@@ -34,14 +34,13 @@ final class TestGateway: Sendable {
     /// TOLLGATE_TEST_POSTGRES_URL names a PostgreSQL server), port 0, the prices built into the binary.
     static func testConfig(storagePath: String? = nil) -> GatewayConfig {
         var config = GatewayConfig()
-        config.port = 0
-        config.storagePath = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
-        config.adminKey = "test-admin-key"
+        config.server.port = 0
+        config.storage.path = storagePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
+        config.admin.key = "test-admin-key"
         if let url = ProcessInfo.processInfo.environment["TOLLGATE_TEST_POSTGRES_URL"] {
             // The same suite on PostgreSQL: one schema per gateway storage, so tests stay independent.
-            config.storageKind = "postgres"
-            config.postgresURL = url
-            config.postgresSchema = "t_" + String(URL(fileURLWithPath: config.storagePath).lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber }.suffix(40))
+            let schema = "t_" + String(URL(fileURLWithPath: config.storage.path).lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber }.suffix(40))
+            config.storage.kind = .postgres(.init(url: url, schema: schema))
         }
         return config
     }
@@ -50,7 +49,7 @@ final class TestGateway: Sendable {
     static func start(provider: FakeServer? = nil, storagePath: String? = nil, _ configure: (inout GatewayConfig) -> Void = { _ in }) async throws -> TestGateway {
         var config = testConfig(storagePath: storagePath)
         if let provider {
-            config.providers = config.providers.map { route in
+            config.routing.providers = config.routing.providers.map { route in
                 var route = route
                 route.origin = Origin(provider.baseURL)!
                 return route
@@ -61,7 +60,7 @@ final class TestGateway: Sendable {
         let server = try await RunningServer.start { onRunning in
             try await Gateway.buildApplication(config: settings, logger: RunningServer.quietLogger, onServerRunning: onRunning).0
         }
-        return TestGateway(server: server, adminKey: settings.adminKey ?? "", storagePath: settings.storagePath, config: settings)
+        return TestGateway(server: server, adminKey: settings.admin.key ?? "", storagePath: settings.storage.path, config: settings)
     }
 
     var baseURL: String { server.baseURL }
