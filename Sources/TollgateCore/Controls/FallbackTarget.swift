@@ -56,8 +56,8 @@ public struct FallbackTarget: Sendable, Equatable {
                 case "headers":
                     guard let pairs = field.objectValue else { throw refuse("entry \(index) has headers that are not an object") }
                     target.headers = try pairs.map { name, value throws(GatewayHeaderError) in
-                        guard let text = value.stringValue, !name.isEmpty, !name.contains(where: { $0 == ":" || $0.isWhitespace }),
-                              !text.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                        guard let text = value.stringValue, !name.isEmpty, !name.unicodeScalars.contains(where: { $0 == ":" || $0.properties.isWhitespace || $0.value < 0x21 || $0.value > 0x7e }),
+                              !text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                             throw refuse("entry \(index) has a header '\(name.prefix(40))' whose name or value cannot be sent")
                         }
                         return (name, text)
