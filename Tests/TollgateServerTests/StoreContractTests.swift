@@ -280,6 +280,76 @@ struct StoreContractTests {
     }
 }
 
+extension StoreContractTests {
+    static func answer(key: String = "k1", project: String = "default", at seconds: Double, ttl: Double = 3600, body: String) -> CachedAnswer {
+        CachedAnswer(
+            key: key, project: project, createdAt: time(seconds), expiresAt: time(seconds + ttl), status: 200,
+            headers: [("Content-Type", "text/event-stream"), ("x-request-id", "req_1")], body: Array(body.utf8), stream: true, requestID: UUID()
+        )
+    }
+
+    @Test("a cached answer comes back byte for byte; a key keeps at most its bucket size of live answers, and an expired one frees its slot")
+    func cacheSlots() async throws {
+        let store = try await DeliveryHandoffTests.openStore()
+        defer { DeliveryHandoffTests.close(store) }
+        let events = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n"
+        let first = Self.answer(at: 0, body: events)
+        #expect(try await store.keep(first, bucketMaxSize: 2))
+        #expect(try await store.keep(Self.answer(at: 1, body: "second"), bucketMaxSize: 2))
+        #expect(try await !store.keep(Self.answer(at: 2, body: "third"), bucketMaxSize: 2), "both slots hold live answers")
+        let live = try await store.cachedAnswers(key: "k1", now: Self.time(10))
+        #expect(live.map(\.bucketIndex) == [0, 1])
+        #expect(live.first == first)
+        #expect(live.map { String(decoding: $0.body, as: UTF8.self) } == [events, "second"])
+        #expect(try await store.cachedAnswers(key: "k2", now: Self.time(10)).isEmpty)
+
+        // Past the first one's lifetime it is not served, and a new answer takes its slot.
+        #expect(try await store.cachedAnswers(key: "k1", now: Self.time(3600.5)).map(\.bucketIndex) == [1])
+        var later = Self.answer(at: 3600.5, body: "fourth")
+        #expect(try await store.keep(later, bucketMaxSize: 2))
+        later.bucketIndex = 0
+        #expect(try await store.cachedAnswers(key: "k1", now: Self.time(3601)).first == later)
+    }
+
+    @Test("the cache sweep drops expired answers, then the oldest until the bodies fit; purging takes one project's answers only")
+    func cacheSweepAndPurge() async throws {
+        let store = try await DeliveryHandoffTests.openStore()
+        defer { DeliveryHandoffTests.close(store) }
+        let body = String(repeating: "x", count: 100)
+        #expect(try await store.keep(Self.answer(key: "old", at: 0, ttl: 10, body: body), bucketMaxSize: 1))
+        for (i, key) in ["a", "b", "c"].enumerated() {
+            #expect(try await store.keep(Self.answer(key: key, at: Double(100 + i), body: body), bucketMaxSize: 1))
+        }
+        #expect(try await store.keep(Self.answer(key: "z", project: "other", at: 200, body: body), bucketMaxSize: 1))
+        // 4 live answers of 100 bytes, room for 250: the expired one and the two oldest live ones go.
+        #expect(try await store.sweepCache(now: Self.time(300), maxBytes: 250, limit: 100) == 3)
+        #expect(try await store.cachedAnswers(key: "a", now: Self.time(300)).isEmpty)
+        #expect(try await store.cachedAnswers(key: "b", now: Self.time(300)).isEmpty)
+        #expect(try await store.cachedAnswers(key: "c", now: Self.time(300)).count == 1)
+        #expect(try await store.purgeCache(project: "default") == 1)
+        #expect(try await store.cachedAnswers(key: "c", now: Self.time(300)).isEmpty)
+        #expect(try await store.cachedAnswers(key: "z", now: Self.time(300)).count == 1, "another project's answers stay")
+    }
+
+    @Test("rate-limit counts add up across concurrent writers, per subject and window, and old windows are swept")
+    func rateLimitCounts() async throws {
+        let store = try await DeliveryHandoffTests.openStore()
+        defer { DeliveryHandoffTests.close(store) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<40 {
+                group.addTask { try await store.addToRateLimit(subject: "p:user:alice", windowStart: 60, amount: 1) }
+            }
+            group.addTask { try await store.addToRateLimit(subject: "p:user:alice", windowStart: 120, amount: 2.5) }
+            group.addTask { try await store.addToRateLimit(subject: "p:user:bob", windowStart: 60, amount: 1) }
+            try await group.waitForAll()
+        }
+        #expect(try await store.rateLimitCounts(subject: "p:user:alice", windowStarts: [60, 120, 180]) == [60: 40, 120: 2.5])
+        #expect(try await store.rateLimitCounts(subject: "p:user:bob", windowStarts: [60]) == [60: 1])
+        #expect(try await store.deleteRateLimitCounts(before: 120) == 2)
+        #expect(try await store.rateLimitCounts(subject: "p:user:alice", windowStarts: [60, 120]) == [120: 2.5])
+    }
+}
+
 extension Array {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var out: [T] = []

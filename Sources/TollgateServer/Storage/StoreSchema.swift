@@ -24,6 +24,7 @@ enum StoreSchema {
                 ALTER TABLE requests ADD COLUMN overhead_ms DOUBLE PRECISION;
                 ALTER TABLE requests ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE
                 """),
+            ("v7-cache-and-limits", controlsSchema.replacingOccurrences(of: "{blob}", with: dialect.blob)),
         ].map { name, sql in
             Migration(name: name, statements: sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
         }
@@ -131,5 +132,33 @@ enum StoreSchema {
             PRIMARY KEY (request_id, name)
         );
         CREATE INDEX request_scores_name_value ON request_scores (name, value);
+        """
+
+    /// The response cache (one row per key and bucket slot; `created_at` orders eviction) and
+    /// the rate limits' counts (one row per subject and fixed window; see ``RateLimitWindow``).
+    static let controlsSchema = """
+        CREATE TABLE cache_entries (
+            key TEXT NOT NULL,
+            bucket_index BIGINT NOT NULL,
+            project TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            status BIGINT NOT NULL,
+            headers TEXT NOT NULL,
+            body {blob} NOT NULL,
+            stream BOOLEAN NOT NULL,
+            request_id TEXT NOT NULL,
+            bytes BIGINT NOT NULL,
+            PRIMARY KEY (key, bucket_index)
+        );
+        CREATE INDEX cache_entries_created ON cache_entries (created_at);
+        CREATE INDEX cache_entries_project ON cache_entries (project, created_at);
+        CREATE TABLE rate_limit_counts (
+            subject TEXT NOT NULL,
+            window_start BIGINT NOT NULL,
+            amount DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (subject, window_start)
+        );
+        CREATE INDEX rate_limit_counts_window ON rate_limit_counts (window_start)
         """
 }

@@ -195,6 +195,36 @@ extension DeliveryAttempt: StoredRow {
     }
 }
 
+extension CachedAnswer: StoredRow {
+    static let table = SQLTable("cache_entries", [
+        "key", "bucket_index", "project", "created_at", "expires_at", "status", "headers", "body", "stream", "request_id", "bytes",
+    ])
+
+    var arguments: [SQLArgument] {
+        [
+            .text(key), .int(bucketIndex), .text(project), .time(createdAt), .time(expiresAt), .int(status),
+            .text(JSONValue.array(headers.map { .array([.string($0.0), .string($0.1)]) }).serializedString()), .bytes(body),
+            .bool(stream), .id(requestID), .int(body.count),
+        ]
+    }
+
+    init(row: SQLRow) throws {
+        var headers: [(String, String)] = []
+        if let text = row.text("headers"), case .array(let pairs)? = try? JSONValue.parse(text) {
+            headers = pairs.compactMap { pair in
+                guard case .array(let parts) = pair, parts.count == 2, let name = parts[0].stringValue, let value = parts[1].stringValue else { return nil }
+                return (name, value)
+            }
+        }
+        self.init(
+            key: try row.required("key", SQLRow.text), bucketIndex: row.int("bucket_index") ?? 0, project: try row.required("project", SQLRow.text),
+            createdAt: try row.required("created_at", SQLRow.date), expiresAt: try row.required("expires_at", SQLRow.date),
+            status: row.int("status") ?? 200, headers: headers, body: row.bytes("body") ?? [], stream: row.bool("stream") ?? false,
+            requestID: try row.required("request_id", SQLRow.id)
+        )
+    }
+}
+
 /// Properties as stored in a record's `properties` column: a JSON object in the order sent.
 enum PropertyCoding {
     static func encode(_ properties: [Property]) -> String {

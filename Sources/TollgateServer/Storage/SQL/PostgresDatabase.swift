@@ -115,7 +115,8 @@ final class PostgresDatabase: SQLDatabase {
         switch cell.dataType {
         case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
         case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
-        case .float4, .float8, .numeric: return .real(try cell.decode(Double.self))
+        case .float4, .float8: return .real(try cell.decode(Double.self))
+        case .numeric: return .real(NSDecimalNumber(decimal: try cell.decode(Decimal.self)).doubleValue)  // SUM of a BIGINT
         case .bytea: return .blob(Array(try cell.decode(ByteBuffer.self).readableBytesView))
         default: return .text(try cell.decode(String.self))
         }
