@@ -19,6 +19,10 @@ public protocol ControlStore: Sendable {
     /// Adds `amount` (1 per request, or cents) to a subject's count in one fixed window. Adds
     /// from several instances at once all count (one atomic upsert each).
     func addToRateLimit(subject: String, windowStart: Int64, amount: Double) async throws
+    /// Adds `amount` to the count of the window at `windowStart` and returns it with the count of
+    /// the window before (`previousStart`), in one transaction: what a request-counting limit
+    /// decides on, its own call included.
+    func countRateLimit(subject: String, windowStart: Int64, previousStart: Int64, amount: Double) async throws -> (previous: Double, current: Double)
     /// A subject's counts in the given windows (absent windows count 0).
     func rateLimitCounts(subject: String, windowStarts: [Int64]) async throws -> [Int64: Double]
     /// Deletes the counts of windows that started before `before` (seconds); returns how many.
@@ -38,6 +42,7 @@ extension StoreSQL {
     static let rateLimitAdd = """
         INSERT INTO rate_limit_counts (subject, window_start, amount) VALUES (?, ?, ?)
         ON CONFLICT (subject, window_start) DO UPDATE SET amount = rate_limit_counts.amount + excluded.amount
+        RETURNING amount
         """
     static func rateLimitCounts(windows: Int) -> String {
         "SELECT window_start, amount FROM rate_limit_counts WHERE subject = ? AND window_start IN (\(placeholders(windows)))"
@@ -89,6 +94,13 @@ extension SQLStore: ControlStore {
 
     public func addToRateLimit(subject: String, windowStart: Int64, amount: Double) async throws {
         try await database.write([SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(windowStart), .real(amount)])])
+    }
+
+    public func countRateLimit(subject: String, windowStart: Int64, previousStart: Int64, amount: Double) async throws -> (previous: Double, current: Double) {
+        let previous = SQLStatement(StoreSQL.rateLimitCounts(windows: 1), [.text(subject), .integer(previousStart)])
+        let add = SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(windowStart), .real(amount)])
+        let rows = try await database.write([add, previous])
+        return (rows[1].first?.double("amount") ?? 0, rows[0].first?.double("amount") ?? amount)
     }
 
     public func rateLimitCounts(subject: String, windowStarts: [Int64]) async throws -> [Int64: Double] {

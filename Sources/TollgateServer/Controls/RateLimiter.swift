@@ -1,0 +1,82 @@
+import Foundation
+import TollgateCore
+
+/// Applies a call's rate limits (SPEC §7): the `Helicone-RateLimit-Policy` it sent and the
+/// policies the operator set for its gateway key, which it cannot lift. Counts live in the store,
+/// so instances sharing PostgreSQL share them.
+///
+/// A request-counting policy adds the call first and decides on the count that includes it (one
+/// atomic upsert), giving the call back if refused: instances cannot both take the last request
+/// of a window, so the current window's count is exact; only the sliding window's estimate of
+/// the previous window is approximate (``RateLimitWindow``). A cents policy is checked before the
+/// call (is any budget left?) and charged its real cost after, so a call that starts with budget
+/// left may end over it, by at most the cost of the calls in flight at that moment.
+struct RateLimiter: Sendable {
+    let store: any ControlStore
+
+    /// A call's verdict and the headers its answer carries.
+    struct Verdict: Sendable, Equatable {
+        var allowed: Bool
+        /// `Helicone-RateLimit-Limit`, `-Remaining` and `-Policy` of the tightest policy, and
+        /// `Retry-After` when refused.
+        var headers: [(String, String)]
+
+        static func == (a: Verdict, b: Verdict) -> Bool {
+            a.allowed == b.allowed && a.headers.elementsEqual(b.headers, by: ==)
+        }
+    }
+
+    /// What one policy counts the call under, in the store.
+    static func subject(project: String, policy: RateLimitPolicy, user: String?, properties: [Property]) -> String? {
+        policy.subject(user: user, properties: properties).map { "\(project)|\(policy.header)|\($0)" }
+    }
+
+    /// Checks every applicable policy; a refused call is counted under none of them.
+    func admit(project: String, policies: [RateLimitPolicy], user: String?, properties: [Property], now: Date) async throws -> Verdict? {
+        var tightest: (policy: RateLimitPolicy, decision: RateLimitWindow.Decision)?
+        var counted: [(subject: String, window: Int64)] = []
+        for policy in policies {
+            guard let subject = Self.subject(project: project, policy: policy, user: user, properties: properties) else { continue }
+            let window = RateLimitWindow.start(of: now, seconds: policy.windowSeconds)
+            let previousStart = window - Int64(policy.windowSeconds)
+            let decision: RateLimitWindow.Decision
+            switch policy.unit {
+            case .request:
+                let (previous, current) = try await store.countRateLimit(subject: subject, windowStart: window, previousStart: previousStart, amount: 1)
+                counted.append((subject, window))
+                decision = RateLimitWindow.decide(policy: policy, previous: previous, current: current - 1, now: now, cost: 1)
+            case .cents:
+                let counts = try await store.rateLimitCounts(subject: subject, windowStarts: [previousStart, window])
+                decision = RateLimitWindow.decide(policy: policy, previous: counts[previousStart] ?? 0, current: counts[window] ?? 0, now: now, cost: 0)
+            }
+            if !decision.allowed {
+                for (subject, window) in counted {
+                    try await store.addToRateLimit(subject: subject, windowStart: window, amount: -1)
+                }
+                return Verdict(allowed: false, headers: Self.headers(policy, decision))
+            }
+            if tightest == nil || decision.remaining < tightest!.decision.remaining {
+                tightest = (policy, decision)
+            }
+        }
+        return tightest.map { Verdict(allowed: true, headers: Self.headers($0.policy, $0.decision)) }
+    }
+
+    /// Charges a finished call's cost to its cents policies.
+    func charge(project: String, policies: [RateLimitPolicy], user: String?, properties: [Property], costUSD: Double, at time: Date) async throws {
+        guard costUSD > 0 else { return }
+        for policy in policies where policy.unit == .cents {
+            guard let subject = Self.subject(project: project, policy: policy, user: user, properties: properties) else { continue }
+            try await store.addToRateLimit(subject: subject, windowStart: RateLimitWindow.start(of: time, seconds: policy.windowSeconds), amount: costUSD * 100)
+        }
+    }
+
+    static func headers(_ policy: RateLimitPolicy, _ decision: RateLimitWindow.Decision) -> [(String, String)] {
+        var headers = [
+            ("Helicone-RateLimit-Limit", String(policy.quota)), ("Helicone-RateLimit-Remaining", String(decision.remaining)),
+            ("Helicone-RateLimit-Policy", policy.header),
+        ]
+        if let wait = decision.retryAfterSeconds { headers.append(("Retry-After", String(wait))) }
+        return headers
+    }
+}
