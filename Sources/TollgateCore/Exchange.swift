@@ -32,6 +32,8 @@ public struct Exchange: Sendable {
     /// Request handed to the upstream connection to the answer's last byte received: the
     /// provider's share of ``latencyMs``, network included. Nil when nothing was sent upstream.
     public var upstreamLatencyMs: Double?
+    /// Answered from the response cache: nothing was sent upstream, and the call costs nothing.
+    public var cacheHit = false
     public var failure: Failure?
 
     /// Whether only the start and end of the response were kept.

@@ -31,6 +31,7 @@ public struct RecordBuilder: Sendable {
         }
         let model = extracted.model ?? facts.model
         var cost: Double?
+        var saved: Double?
         var unpriced = false
         if let usage = extracted.usage, let model {
             cost = pricing.cost(provider: provider, model: model, usage: usage, billing: extracted.billing)
@@ -38,6 +39,11 @@ public struct RecordBuilder: Sendable {
             unpriced = cost == nil
         } else if extracted.usage != nil {
             unpriced = true
+        }
+        if exchange.cacheHit {
+            // Served from the cache: the provider bills nothing. What it would have billed is kept
+            // as saved (nil when the model has no price).
+            (cost, saved, unpriced) = (0, cost, false)
         }
         let error = exchange.failure?.description ?? extracted.streamError.map { "upstream_stream_error: \($0)" }
         let record = RequestRecord(
@@ -50,6 +56,7 @@ public struct RecordBuilder: Sendable {
             latencyMs: exchange.latencyMs, timeToFirstTokenMs: exchange.stream ? exchange.timeToFirstByteMs : nil,
             upstreamLatencyMs: exchange.upstreamLatencyMs,
             overheadMs: exchange.upstreamLatencyMs.map { max(0, exchange.latencyMs - $0) },
+            cacheHit: exchange.cacheHit, costSavedUSD: saved,
             requestBytes: exchange.requestBody.count, responseBytes: exchange.responseBytes,
             responseTruncated: exchange.responseTruncated, error: error
         )

@@ -27,6 +27,8 @@ public struct RequestRecord: Sendable, Equatable {
     public var overheadMs: Double?
     /// Answered from the response cache without reaching the provider.
     public var cacheHit: Bool
+    /// For a cache hit, what the call would have cost (its `costUSD` is 0).
+    public var costSavedUSD: Double?
     public var requestBytes: Int
     /// The response body's size as sent.
     public var responseBytes: Int
@@ -40,7 +42,7 @@ public struct RequestRecord: Sendable, Equatable {
         model: String?, status: Int, stream: Bool, userID: String?, properties: [Property],
         sessionID: String?, sessionPath: String?, sessionName: String?, usage: TokenUsage?,
         costUSD: Double?, latencyMs: Double, timeToFirstTokenMs: Double?, upstreamLatencyMs: Double? = nil,
-        overheadMs: Double? = nil, cacheHit: Bool = false, requestBytes: Int,
+        overheadMs: Double? = nil, cacheHit: Bool = false, costSavedUSD: Double? = nil, requestBytes: Int,
         responseBytes: Int, responseTruncated: Bool = false, error: String?
     ) {
         self.id = id
@@ -64,6 +66,7 @@ public struct RequestRecord: Sendable, Equatable {
         self.upstreamLatencyMs = upstreamLatencyMs
         self.overheadMs = overheadMs
         self.cacheHit = cacheHit
+        self.costSavedUSD = costSavedUSD
         self.requestBytes = requestBytes
         self.responseBytes = responseBytes
         self.responseTruncated = responseTruncated

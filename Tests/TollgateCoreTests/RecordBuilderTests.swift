@@ -21,6 +21,24 @@ import Testing
         #expect(built.record.costUSD == 1.5e-7)
     }
 
+    @Test("a call answered from the cache costs 0 and keeps what it would have cost as saved")
+    func cacheHitCostsNothing() {
+        // gpt-5-nano: 1,000 × $0.05 + 500 × $0.40 per million tokens = $0.00025.
+        let body = #"{"object":"chat.completion","model":"gpt-5-nano","choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}"#
+        var exchange = Self.exchange(response: body, stream: false)
+        exchange.cacheHit = true
+        let built = RecordBuilder(pricing: Self.pricing).build(exchange)
+        #expect(built.record.cacheHit)
+        #expect(built.record.costUSD == 0)
+        #expect(built.record.costSavedUSD == 0.00025)
+        #expect(built.record.usage?.totalTokens == 1500)
+        #expect(!built.unpriced)
+        exchange.cacheHit = false
+        let paid = RecordBuilder(pricing: Self.pricing).build(exchange)
+        #expect(paid.record.costUSD == 0.00025)
+        #expect(paid.record.costSavedUSD == nil)
+    }
+
     @Test func aJSONAnswerIsStoredAsSentAndOnlyStreamsAreRebuilt() {
         let body = "{ \"object\": \"chat.completion\", \"model\": \"gpt-5-nano\", \"choices\": [] }"
         let json = RecordBuilder(pricing: Self.pricing).build(Self.exchange(response: body, stream: false))

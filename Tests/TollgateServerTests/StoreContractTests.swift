@@ -44,6 +44,8 @@ struct StoreContractTests {
         full.upstreamLatencyMs = 95.25
         full.overheadMs = 5.75
         full.responseTruncated = true
+        full.cacheHit = true
+        full.costSavedUSD = 0.0042
         full.error = "upstream_failed: reset after 10 bytes"
         let bare = Self.record(at: 2, model: nil, status: 502)
         let reconstructed = Array(#"{"choices":[]}"#.utf8)

@@ -38,6 +38,7 @@ enum RecordJSON {
             ("upstream_latency_ms", double(r.upstreamLatencyMs)),
             ("overhead_ms", double(r.overheadMs)),
             ("cache_hit", .bool(r.cacheHit)),
+            ("cost_saved_usd", double(r.costSavedUSD)),
             ("request_bytes", .number(Double(r.requestBytes))),
             ("response_bytes", .number(Double(r.responseBytes))),
             ("response_truncated", .bool(r.responseTruncated)),

@@ -137,6 +137,7 @@ enum StoreSchema {
     /// The response cache (one row per key and bucket slot; `created_at` orders eviction) and
     /// the rate limits' counts (one row per subject and fixed window; see ``RateLimitWindow``).
     static let controlsSchema = """
+        ALTER TABLE requests ADD COLUMN cost_saved_usd DOUBLE PRECISION;
         CREATE TABLE cache_entries (
             key TEXT NOT NULL,
             bucket_index BIGINT NOT NULL,

@@ -10,7 +10,7 @@ extension RequestRecord: StoredRow {
         "id", "project", "created_at", "method", "path", "provider", "model", "status", "stream", "user_id", "properties",
         "session_id", "session_path", "session_name", "prompt_tokens", "completion_tokens", "total_tokens",
         "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "latency_ms", "time_to_first_token_ms",
-        "upstream_latency_ms", "overhead_ms", "cache_hit", "request_bytes", "response_bytes", "response_truncated", "error",
+        "upstream_latency_ms", "overhead_ms", "cache_hit", "cost_saved_usd", "request_bytes", "response_bytes", "response_truncated", "error",
     ])
 
     var arguments: [SQLArgument] {
@@ -19,7 +19,7 @@ extension RequestRecord: StoredRow {
             .bool(stream), .text(userID), .text(PropertyCoding.encode(properties)), .text(sessionID), .text(sessionPath),
             .text(sessionName), .int(usage?.inputTokens), .int(usage?.outputTokens), .int(usage?.totalTokens),
             .int(usage?.cacheReadTokens), .int(usage?.cacheWriteTokens), .int(usage?.reasoningTokens), .real(costUSD),
-            .real(latencyMs), .real(timeToFirstTokenMs), .real(upstreamLatencyMs), .real(overheadMs), .bool(cacheHit),
+            .real(latencyMs), .real(timeToFirstTokenMs), .real(upstreamLatencyMs), .real(overheadMs), .bool(cacheHit), .real(costSavedUSD),
             .int(requestBytes), .int(responseBytes), .bool(responseTruncated), .text(error),
         ]
     }
@@ -42,7 +42,7 @@ extension RequestRecord: StoredRow {
             sessionID: row.text("session_id"), sessionPath: row.text("session_path"), sessionName: row.text("session_name"),
             usage: usage, costUSD: row.double("cost_usd"), latencyMs: row.double("latency_ms") ?? 0,
             timeToFirstTokenMs: row.double("time_to_first_token_ms"), upstreamLatencyMs: row.double("upstream_latency_ms"),
-            overheadMs: row.double("overhead_ms"), cacheHit: row.bool("cache_hit") ?? false,
+            overheadMs: row.double("overhead_ms"), cacheHit: row.bool("cache_hit") ?? false, costSavedUSD: row.double("cost_saved_usd"),
             requestBytes: row.int("request_bytes") ?? 0, responseBytes: row.int("response_bytes") ?? 0,
             responseTruncated: row.bool("response_truncated") ?? false, error: row.text("error")
         )
