@@ -44,6 +44,45 @@ struct ConfigTests {
         #expect(config.bodies.urlTTL == .seconds(60))
     }
 
+    @Test("a gateway key's rate limits are read from its map, and a malformed one names the key's project and the policy's form")
+    func gatewayKeyRateLimits() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tg-\(UUID()).yaml").path
+        try """
+            auth:
+              gateway_keys:
+                - key: gk-1
+                  project: alpha
+                  rate_limits: "1000;w=3600;s=user, 500;w=86400;u=cents"
+                - key: gk-2
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try GatewayConfig.load(path: path, environment: [:])
+        #expect(config.auth.rateLimits["gk-1"] == [
+            RateLimitPolicy(quota: 1000, windowSeconds: 3600, segment: .user), RateLimitPolicy(quota: 500, windowSeconds: 86400, unit: .cents),
+        ])
+        #expect(config.auth.rateLimits["gk-2"] == nil)
+
+        // A list that mixes the two forms would turn the maps into nonsense keys: refused.
+        try """
+            auth:
+              gateway_keys:
+                - key: gk-1
+                  project: alpha
+                - gk-2
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let mixed = #expect(throws: ConfigError.self) { try GatewayConfig.load(path: path, environment: [:]) }
+        #expect(mixed?.description == "auth.gateway_keys in \(path) mixes plain entries and maps: write every entry as a map")
+
+        try """
+            auth:
+              gateway_keys:
+                - key: gk-1
+                  project: alpha
+                  rate_limits: "1000;w=10"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: ConfigError.self) { try GatewayConfig.load(path: path, environment: [:]) }
+        #expect(error?.description == "auth.gateway_keys: rate_limits of project alpha's key: Helicone-RateLimit-Policy has a window that is not 60 to 31536000 seconds: expected Q;w=W[;u=request|cents][;s=user|<property>], with Q > 0 and W from 60 to 31536000 seconds, got '1000;w=10'")
+    }
+
     @Test("a bad value names the key to fix")
     func badValuesAreExplained() throws {
         #expect(throws: ConfigError.self) { try GatewayConfig.load(path: nil, environment: ["TOLLGATE_SERVER_PORT": "eighty"]) }

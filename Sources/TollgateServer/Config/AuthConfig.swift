@@ -1,3 +1,5 @@
+import TollgateCore
+
 /// A key that belongs to one project: a gateway key callers send, or an admin key limited to it.
 public struct ProjectKey: Sendable, Equatable {
     public var key: String
@@ -47,11 +49,15 @@ public struct AuthConfig: ConfigSection {
     /// Keys callers send as `Helicone-Auth: Bearer <key>`, each selecting a project. Empty: no
     /// key needed, and the server only binds to loopback.
     public var gatewayKeys: [ProjectKey]
+    /// Rate limits the operator sets on a gateway key (its map's `rate_limits`, policies in
+    /// `Helicone-RateLimit-Policy` form separated by commas): they apply to every call with the
+    /// key, whatever headers it sends.
+    public var rateLimits: [String: [RateLimitPolicy]] = [:]
 
     enum Key {
         static let gatewayKeys = ConfigKey(
             "auth.gateway_keys",
-            "keys callers send as `Helicone-Auth: Bearer <key>`: strings (project `default`), or `{key, project}` maps; none: loopback only"
+            "keys callers send as `Helicone-Auth: Bearer <key>`: strings (project `default`), or `{key, project, rate_limits}` maps (`rate_limits`: policies such as `1000;w=3600;s=user`, comma-separated, that callers cannot lift); none: loopback only"
         )
     }
 
@@ -64,6 +70,15 @@ public struct AuthConfig: ConfigSection {
         for entry in v.records(Key.gatewayKeys) {
             guard let key = entry["key"], !key.isEmpty else { throw ConfigError("auth.gateway_keys entries need a 'key'") }
             gatewayKeys.append(ProjectKey(key: key, project: entry["project"] ?? "default"))
+            if let text = entry["rate_limits"] {
+                rateLimits[key] = try text.split(separator: ",").map { policy in
+                    do throws(GatewayHeaderError) {
+                        return try RateLimitPolicy(header: String(policy))
+                    } catch {
+                        throw ConfigError("auth.gateway_keys: rate_limits of project \(entry["project"] ?? "default")'s key: \(error.message)")
+                    }
+                }
+            }
         }
     }
 }

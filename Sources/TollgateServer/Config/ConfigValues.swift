@@ -39,7 +39,11 @@ struct ConfigValues: Sendable {
             case let nested as [String: Any]:
                 try flatten(nested, prefix: path, source: source)
             case let list as [Any]:
-                if list.allSatisfy({ $0 is [String: Any] }), !list.isEmpty {
+                let maps = list.filter { $0 is [String: Any] }.count
+                if maps > 0, maps < list.count {
+                    throw ConfigError("\(path) in \(source) mixes plain entries and maps: write every entry as a map")
+                }
+                if maps > 0 {
                     values[path] = .records(list.map { ($0 as! [String: Any]).mapValues { "\($0)" } })
                 } else {
                     values[path] = .list(list.map { "\($0)" })

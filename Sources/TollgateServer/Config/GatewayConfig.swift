@@ -15,6 +15,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var bodies = BodiesConfig()
     public var pricing = PricingConfig()
     public var retention = RetentionConfig()
+    public var cache = CacheConfig()
     public var webhooks = WebhooksConfig()
 
     /// The built-in defaults: exactly the values documented in `conf/tollgate.yaml`.
@@ -23,7 +24,7 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Every key, section by section, in the order of `conf/tollgate.yaml`.
     public static let keys: [ConfigKey] =
         ServerConfig.keys + StorageConfig.keys + MetricsConfig.keys + AdminConfig.keys + AuthConfig.keys + RoutingConfig.keys
-        + UpstreamConfig.keys + BodiesConfig.keys + PricingConfig.keys + RetentionConfig.keys + WebhooksConfig.keys
+        + UpstreamConfig.keys + BodiesConfig.keys + PricingConfig.keys + RetentionConfig.keys + CacheConfig.keys + WebhooksConfig.keys
 
     /// Reads the config file at `path` (or only the defaults when nil) and then the environment.
     public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
@@ -49,6 +50,7 @@ public struct GatewayConfig: Sendable, Equatable {
         bodies = try BodiesConfig(v)
         pricing = try PricingConfig(v)
         retention = try RetentionConfig(v)
+        cache = try CacheConfig(v)
         webhooks = try WebhooksConfig(v)
     }
 }
