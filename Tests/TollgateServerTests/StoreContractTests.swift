@@ -339,16 +339,19 @@ extension StoreContractTests {
         defer { DeliveryHandoffTests.close(store) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<40 {
-                group.addTask { try await store.addToRateLimit(subject: "p:user:alice", windowStart: 60, amount: 1) }
+                group.addTask { try await store.addToRateLimit(subject: "p:user:alice", window: .init(start: 60, seconds: 60), amount: 1) }
             }
-            group.addTask { try await store.addToRateLimit(subject: "p:user:alice", windowStart: 120, amount: 2.5) }
-            group.addTask { try await store.addToRateLimit(subject: "p:user:bob", windowStart: 60, amount: 1) }
+            group.addTask { try await store.addToRateLimit(subject: "p:user:alice", window: .init(start: 120, seconds: 60), amount: 2.5) }
+            group.addTask { try await store.addToRateLimit(subject: "p:user:bob", window: .init(start: 60, seconds: 60), amount: 1) }
+            group.addTask { try await store.addToRateLimit(subject: "p:day", window: .init(start: 0, seconds: 86_400), amount: 7) }
             try await group.waitForAll()
         }
         #expect(try await store.rateLimitCounts(subject: "p:user:alice", windowStarts: [60, 120, 180]) == [60: 40, 120: 2.5])
         #expect(try await store.rateLimitCounts(subject: "p:user:bob", windowStarts: [60]) == [60: 1])
-        #expect(try await store.deleteRateLimitCounts(before: 120) == 2)
+        // At 190 s the 60 s windows starting at 60 are read by nobody (the window at 180 looks back to 120); a day's window is.
+        #expect(try await store.deleteRateLimitCounts(now: Date(timeIntervalSince1970: 190)) == 2)
         #expect(try await store.rateLimitCounts(subject: "p:user:alice", windowStarts: [60, 120]) == [120: 2.5])
+        #expect(try await store.rateLimitCounts(subject: "p:day", windowStarts: [0]) == [0: 7])
     }
 }
 

@@ -89,6 +89,23 @@ public struct RateLimitPolicy: Sendable, Equatable {
 /// traffic is even, and never more than the quota plus what the previous window's uneven
 /// share allows.
 public enum RateLimitWindow {
+    /// One fixed window of a policy: its start and length in seconds since 1970.
+    public struct Key: Sendable, Equatable {
+        public var start: Int64
+        public var seconds: Int64
+        public var previousStart: Int64 { start - seconds }
+
+        public init(start: Int64, seconds: Int64) {
+            self.start = start
+            self.seconds = seconds
+        }
+
+        /// The fixed window of `seconds` that `time` falls in.
+        public init(containing time: Date, seconds: Int) {
+            self.init(start: RateLimitWindow.start(of: time, seconds: seconds), seconds: Int64(seconds))
+        }
+    }
+
     /// The start (seconds since 1970) of the fixed window `now` falls in.
     public static func start(of now: Date, seconds: Int) -> Int64 {
         let t = Int64(now.timeIntervalSince1970.rounded(.down))

@@ -123,6 +123,7 @@ public enum Gateway {
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: Int(config.bodies.urlTTL.components.seconds), publicURL: config.server.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
+        CacheAPI(store: store, auth: auth).register(on: router)
         PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.routing.defaultProvider).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
@@ -154,7 +155,11 @@ public enum Gateway {
                 GatewayChannel(http1: HTTP1Channel(responder: respond), headerTimeout: headerTimeout, idleTimeout: idleTimeout)
             },
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
-            services: [store, S3Service(s3: s3), HTTPClientService(client: client), retention, dispatcher, writer],
+            services: [
+                store, S3Service(s3: s3), HTTPClientService(client: client), retention,
+                ControlsSweeper(store: store, maxCacheBytes: config.cache.maxBytes, interval: config.cache.sweepInterval, logger: logger),
+                dispatcher, writer,
+            ],
             onServerRunning: { channel in
                 links.serverBound(host: config.server.host, port: channel.localAddress?.port ?? config.server.port)
                 await onServerRunning(channel)

@@ -34,24 +34,23 @@ struct RateLimiter: Sendable {
     /// Checks every applicable policy; a refused call is counted under none of them.
     func admit(project: String, policies: [RateLimitPolicy], user: String?, properties: [Property], now: Date) async throws -> Verdict? {
         var tightest: (policy: RateLimitPolicy, decision: RateLimitWindow.Decision)?
-        var counted: [(subject: String, window: Int64)] = []
+        var counted: [(subject: String, window: RateLimitWindow.Key)] = []
         for policy in policies {
             guard let subject = Self.subject(project: project, policy: policy, user: user, properties: properties) else { continue }
-            let window = RateLimitWindow.start(of: now, seconds: policy.windowSeconds)
-            let previousStart = window - Int64(policy.windowSeconds)
+            let window = RateLimitWindow.Key(containing: now, seconds: policy.windowSeconds)
             let decision: RateLimitWindow.Decision
             switch policy.unit {
             case .request:
-                let (previous, current) = try await store.countRateLimit(subject: subject, windowStart: window, previousStart: previousStart, amount: 1)
+                let (previous, current) = try await store.countRateLimit(subject: subject, window: window, amount: 1)
                 counted.append((subject, window))
                 decision = RateLimitWindow.decide(policy: policy, previous: previous, current: current - 1, now: now, cost: 1)
             case .cents:
-                let counts = try await store.rateLimitCounts(subject: subject, windowStarts: [previousStart, window])
-                decision = RateLimitWindow.decide(policy: policy, previous: counts[previousStart] ?? 0, current: counts[window] ?? 0, now: now, cost: 0)
+                let counts = try await store.rateLimitCounts(subject: subject, windowStarts: [window.previousStart, window.start])
+                decision = RateLimitWindow.decide(policy: policy, previous: counts[window.previousStart] ?? 0, current: counts[window.start] ?? 0, now: now, cost: 0)
             }
             if !decision.allowed {
                 for (subject, window) in counted {
-                    try await store.addToRateLimit(subject: subject, windowStart: window, amount: -1)
+                    try await store.addToRateLimit(subject: subject, window: window, amount: -1)
                 }
                 return Verdict(allowed: false, headers: Self.headers(policy, decision))
             }
@@ -67,7 +66,7 @@ struct RateLimiter: Sendable {
         guard costUSD > 0 else { return }
         for policy in policies where policy.unit == .cents {
             guard let subject = Self.subject(project: project, policy: policy, user: user, properties: properties) else { continue }
-            try await store.addToRateLimit(subject: subject, windowStart: RateLimitWindow.start(of: time, seconds: policy.windowSeconds), amount: costUSD * 100)
+            try await store.addToRateLimit(subject: subject, window: RateLimitWindow.Key(containing: time, seconds: policy.windowSeconds), amount: costUSD * 100)
         }
     }
 

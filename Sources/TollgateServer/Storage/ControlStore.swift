@@ -18,15 +18,16 @@ public protocol ControlStore: Sendable {
 
     /// Adds `amount` (1 per request, or cents) to a subject's count in one fixed window. Adds
     /// from several instances at once all count (one atomic upsert each).
-    func addToRateLimit(subject: String, windowStart: Int64, amount: Double) async throws
+    func addToRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws
     /// Adds `amount` to the count of the window at `windowStart` and returns it with the count of
     /// the window before (`previousStart`), in one transaction: what a request-counting limit
     /// decides on, its own call included.
-    func countRateLimit(subject: String, windowStart: Int64, previousStart: Int64, amount: Double) async throws -> (previous: Double, current: Double)
+    func countRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws -> (previous: Double, current: Double)
     /// A subject's counts in the given windows (absent windows count 0).
     func rateLimitCounts(subject: String, windowStarts: [Int64]) async throws -> [Int64: Double]
-    /// Deletes the counts of windows that started before `before` (seconds); returns how many.
-    func deleteRateLimitCounts(before: Int64) async throws -> Int
+    /// Deletes the counts no sliding window reads any more (those of windows that ended more
+    /// than one window before `now`); returns how many.
+    func deleteRateLimitCounts(now: Date) async throws -> Int
 }
 
 extension StoreSQL {
@@ -40,14 +41,14 @@ extension StoreSQL {
     static let oldestCache = "SELECT key, bucket_index, bytes FROM cache_entries ORDER BY created_at LIMIT ?"
 
     static let rateLimitAdd = """
-        INSERT INTO rate_limit_counts (subject, window_start, amount) VALUES (?, ?, ?)
+        INSERT INTO rate_limit_counts (subject, window_start, window_seconds, amount) VALUES (?, ?, ?, ?)
         ON CONFLICT (subject, window_start) DO UPDATE SET amount = rate_limit_counts.amount + excluded.amount
         RETURNING amount
         """
     static func rateLimitCounts(windows: Int) -> String {
         "SELECT window_start, amount FROM rate_limit_counts WHERE subject = ? AND window_start IN (\(placeholders(windows)))"
     }
-    static let oldRateLimitCounts = "DELETE FROM rate_limit_counts WHERE window_start < ? RETURNING subject"
+    static let oldRateLimitCounts = "DELETE FROM rate_limit_counts WHERE window_start + 2 * window_seconds < ? RETURNING subject"
 }
 
 extension SQLStore: ControlStore {
@@ -92,13 +93,13 @@ extension SQLStore: ControlStore {
         return expired + evicted.reduce(0) { $0 + $1.count }
     }
 
-    public func addToRateLimit(subject: String, windowStart: Int64, amount: Double) async throws {
-        try await database.write([SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(windowStart), .real(amount)])])
+    public func addToRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws {
+        try await database.write([SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(window.start), .integer(window.seconds), .real(amount)])])
     }
 
-    public func countRateLimit(subject: String, windowStart: Int64, previousStart: Int64, amount: Double) async throws -> (previous: Double, current: Double) {
-        let previous = SQLStatement(StoreSQL.rateLimitCounts(windows: 1), [.text(subject), .integer(previousStart)])
-        let add = SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(windowStart), .real(amount)])
+    public func countRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws -> (previous: Double, current: Double) {
+        let previous = SQLStatement(StoreSQL.rateLimitCounts(windows: 1), [.text(subject), .integer(window.previousStart)])
+        let add = SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(window.start), .integer(window.seconds), .real(amount)])
         let rows = try await database.write([add, previous])
         return (rows[1].first?.double("amount") ?? 0, rows[0].first?.double("amount") ?? amount)
     }
@@ -113,7 +114,7 @@ extension SQLStore: ControlStore {
         return counts
     }
 
-    public func deleteRateLimitCounts(before: Int64) async throws -> Int {
-        try await database.write([SQLStatement(StoreSQL.oldRateLimitCounts, [.integer(before)])]).first?.count ?? 0
+    public func deleteRateLimitCounts(now: Date) async throws -> Int {
+        try await database.write([SQLStatement(StoreSQL.oldRateLimitCounts, [.integer(Int64(now.timeIntervalSince1970))])]).first?.count ?? 0
     }
 }

@@ -157,6 +157,7 @@ enum StoreSchema {
         CREATE TABLE rate_limit_counts (
             subject TEXT NOT NULL,
             window_start BIGINT NOT NULL,
+            window_seconds BIGINT NOT NULL,
             amount DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (subject, window_start)
         );

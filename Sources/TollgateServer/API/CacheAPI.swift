@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+import TollgateCore
+
+/// `DELETE /v1/cache?project=P`: forgets every answer the response cache holds for a project
+/// (a project admin key purges its own). Admin key; Helicone's envelope.
+struct CacheAPI: Sendable {
+    let store: any ControlStore
+    let auth: AdminAuth
+
+    func register(on router: ManagementRouter) {
+        router.delete("/v1/cache") { request, _ in
+            try await self.auth.guarded(request) { scope in
+                guard let project = scope.project(requested: request.uri.queryParameters.get("project")) else {
+                    return Envelope.failure(.badRequest, "name the project whose cache to purge: DELETE /v1/cache?project=<project>")
+                }
+                let purged = try await self.store.purgeCache(project: project)
+                return Envelope.data(.object([("project", .string(project)), ("purged", .number(Double(purged)))]))
+            }
+        }
+    }
+}
