@@ -127,6 +127,7 @@ public enum Gateway {
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: config.bodyURLTTLSeconds, publicURL: config.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
+        StatsAPI(store: store, auth: auth).register(on: router)
         PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.defaultProvider).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,

@@ -49,5 +49,10 @@ enum DashboardStyle {
         .message.reply { border-color: #bfdbfe; }
         details { margin-top: 12px; } details pre.raw { background: #fff; border: 1px solid var(--line); max-height: 480px; overflow: auto; }
         ul.attempts { margin: 0; padding: 0; list-style: none; }
+        nav.periods { display: flex; gap: 8px; margin-bottom: 8px; }
+        nav.periods a { padding: 3px 10px; border: 1px solid var(--line); border-radius: 4px; background: #fff; text-decoration: none; }
+        nav.periods a[aria-current] { border-color: var(--accent); color: #fff; background: var(--accent); }
+        div.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 0 16px; }
+        table.latency, table.costs { margin-bottom: 16px; }
         """
 }

@@ -220,6 +220,7 @@ extension PostgresRecordStore: RecordStore {
                     try await connection.run(insert.rows(chunk.count), rows[chunk].flatMap { $0 }, logger: logger)
                 }
             }
+            try await Self.writeAnalytics(connection, batch.map(\.record), logger: logger)
         }
     }
 
@@ -251,19 +252,6 @@ extension PostgresRecordStore: RecordStore {
             next = RecordCursor(createdAtMicros: StoredTime.micros(last.createdAt), id: last.id.uuidString.lowercased())
         }
         return RecordPage(records: records, nextCursor: next)
-    }
-
-    public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
-        let (sql, arguments) = StatsAggregator.query(query)
-        return try StatsAggregator.aggregate(try await run(sql, arguments).map { row in
-            StatsAggregator.Sample(
-                group: try row.value("grp"), latencyMs: try row.value("latency_ms"),
-                promptTokens: try row.value("prompt_tokens", as: Int?.self) ?? 0,
-                completionTokens: try row.value("completion_tokens", as: Int?.self) ?? 0,
-                totalTokens: try row.value("total_tokens", as: Int?.self) ?? 0,
-                costUSD: try row.value("cost_usd"), hasUsage: try row.value("total_tokens", as: Int?.self) != nil
-            )
-        })
     }
 
     public func unpricedModels(project: String?) async throws -> [UnpricedModel] {

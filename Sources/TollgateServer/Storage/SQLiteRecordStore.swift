@@ -40,6 +40,7 @@ public final class SQLiteRecordStore: RecordStore {
                 let statement = try db.cachedStatement(sql: insert.single)
                 for row in rows { try statement.execute(arguments: StatementArguments(row)) }
             }
+            try Self.writeAnalytics(db, batch.map(\.record))
         }
     }
 
@@ -71,21 +72,6 @@ public final class SQLiteRecordStore: RecordStore {
         }
         records = Array(records)
         return RecordPage(records: records, nextCursor: next)
-    }
-
-    public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
-        let (sql, arguments) = StatsAggregator.query(query)
-        let bound = arguments
-        let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound))
-        }
-        return StatsAggregator.aggregate(rows.map { row in
-            StatsAggregator.Sample(
-                group: row["grp"], latencyMs: row["latency_ms"], promptTokens: row["prompt_tokens"] ?? 0,
-                completionTokens: row["completion_tokens"] ?? 0, totalTokens: row["total_tokens"] ?? 0,
-                costUSD: row["cost_usd"], hasUsage: row["total_tokens"] != nil
-            )
-        })
     }
 
     public func unpricedModels(project: String?) async throws -> [UnpricedModel] {

@@ -13,6 +13,7 @@ enum StoreSchema {
             ALTER TABLE requests ADD COLUMN overhead_ms DOUBLE PRECISION;
             ALTER TABLE requests ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE
             """),
+        ("v6-analytics", analyticsSchema),
     ]
 
     /// The PostgreSQL spelling of a migration.
@@ -122,5 +123,35 @@ enum StoreSchema {
             PRIMARY KEY (request_id, name)
         );
         CREATE INDEX request_scores_name_value ON request_scores (name, value);
+        """
+
+    /// Analytics kept as calls are recorded (``AnalyticsSQL``): one row per resolution (bucket
+    /// width in seconds), dimension, bucket start, project and value; sums, and histograms in
+    /// ``LogHistogram``'s text form. The key's order serves the reads (a dimension over a range
+    /// of buckets); `analytics_sweep` serves retention. `requests_unpriced` (partial) lets the
+    /// unpriced-models list read only the unpriced calls.
+    static let analyticsSchema = """
+        CREATE TABLE analytics (
+            resolution INTEGER NOT NULL,
+            dimension TEXT NOT NULL,
+            bucket BIGINT NOT NULL,
+            project TEXT NOT NULL,
+            value TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            total_tokens INTEGER NOT NULL,
+            cost_usd DOUBLE PRECISION NOT NULL,
+            unpriced INTEGER NOT NULL,
+            cache_hits INTEGER NOT NULL,
+            latency TEXT NOT NULL,
+            ttft TEXT NOT NULL,
+            overhead TEXT NOT NULL,
+            tokens_per_second TEXT NOT NULL,
+            PRIMARY KEY (resolution, dimension, bucket, project, value)
+        );
+        CREATE INDEX analytics_sweep ON analytics (resolution, bucket);
+        CREATE INDEX requests_unpriced ON requests (model, provider) WHERE cost_usd IS NULL AND total_tokens IS NOT NULL
         """
 }
