@@ -97,7 +97,9 @@ extension DashboardPages {
             if let value = line[field]?.doubleValue { byGroup[group, default: [:]][bucket] = value }
             totals[group, default: 0] += (line[rank]?.doubleValue ?? 0) + (line["count"]?.doubleValue ?? 0) * 1e-12
         }
-        let groups = totals.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(limit).map(\.key)
+        // A cost chart leaves out the groups that cost nothing known (unpriced models are listed, not drawn at $0).
+        let groups = totals.filter { name != nil || field != "cost_usd" || $0.value >= 1e-9 }
+            .sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(limit).map(\.key)
         return groups.map { group in
             let values = byGroup[group] ?? [:]
             let points: [(x: Double, y: Double)] = buckets.compactMap { bucket in
@@ -120,7 +122,11 @@ extension DashboardPages {
             let formatter = DateFormatter()
             formatter.timeZone = TimeZone(identifier: "UTC")
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.dateFormat = period == .hour || period == .day ? "HH:mm 'UTC'" : "MMM d"
+            formatter.dateFormat = switch period {
+            case .hour: "HH:mm 'UTC'"
+            case .day, .week: "MMM d, HH:mm 'UTC'"
+            case .month: "MMM d"
+            }
             return formatter.string(from: Date(timeIntervalSince1970: seconds))
         }
     }
@@ -128,9 +134,14 @@ extension DashboardPages {
     static func msLabel(_ v: Double) -> String { v >= 1000 ? String(format: "%.1f s", v / 1000) : "\(number(v)) ms" }
     static func countLabel(_ v: Double) -> String { v >= 1_000_000 ? "\(number(v / 1_000_000))M" : v >= 1000 ? "\(number(v / 1000))k" : number(v) }
 
-    static func chart(_ series: [SVGChart.Series], _ period: DashboardPeriod, title: String, y: (Double) -> String) -> HTML {
-        SVGChart.line(series, xLabel: axisLabel(period), yLabel: y, title: title)
+    static func chart(_ series: [SVGChart.Series], _ period: DashboardPeriod, now: Date, title: String, y: (Double) -> String) -> HTML {
+        let buckets = period.buckets(now: now)
+        let range = (Double(buckets.first ?? 0) / 1_000_000, Double(buckets.last ?? 0) / 1_000_000)
+        return SVGChart.line(series, xLabel: axisLabel(period), yLabel: y, title: title, xRange: range)
     }
+
+    /// Dollars on an axis: short, three significant digits.
+    static func usdAxis(_ v: Double) -> String { v == 0 ? "$0" : v >= 1 ? String(format: "$%.2f", v) : String(format: "$%.3g", v) }
 
     /// The bars of the `limit` groups with most cost (unpriced calls are listed, not drawn as $0).
     static func topByCost(_ lines: [JSONValue], title: String, limit: Int = 8) -> HTML {
@@ -169,11 +180,11 @@ extension DashboardPages {
             + series(a.series, field: "time_to_first_token_p95_ms", name: "p95", buckets: buckets, zero: false)
         let charts: HTML = """
             <div class="charts">\
-            \(chart(calls, a.period, title: "Calls and errors", y: countLabel))\
-            \(chart(series(a.series, field: "cost_usd", name: "cost", buckets: buckets, zero: true), a.period, title: "Cost (USD)", y: usd))\
-            \(chart(tokens, a.period, title: "Tokens", y: countLabel))\
-            \(chart(latency, a.period, title: "Latency", y: msLabel))\
-            \(chart(ttft, a.period, title: "Time to first token (streams)", y: msLabel))</div>
+            \(chart(calls, a.period, now: a.now, title: "Calls and errors", y: countLabel))\
+            \(chart(series(a.series, field: "cost_usd", name: "cost", buckets: buckets, zero: true), a.period, now: a.now, title: "Cost (USD)", y: usdAxis))\
+            \(chart(tokens, a.period, now: a.now, title: "Tokens", y: countLabel))\
+            \(chart(latency, a.period, now: a.now, title: "Latency", y: msLabel))\
+            \(chart(ttft, a.period, now: a.now, title: "Time to first token (streams)", y: msLabel))</div>
             """
         var tops: [HTML] = [topByCost(a.byModel, title: "Top models by cost"), topByCost(a.byUser, title: "Top users by cost")]
         for property in a.byProperty {
@@ -191,10 +202,10 @@ extension DashboardPages {
         let buckets = a.period.buckets(now: a.now)
         let charts: HTML = """
             <div class="charts">\
-            \(chart(series(a.seriesByModel, field: "latency_p95_ms", buckets: buckets, zero: false, rank: "count"), a.period, title: "Latency p95 by model", y: msLabel))\
-            \(chart(series(a.seriesByModel, field: "time_to_first_token_p50_ms", buckets: buckets, zero: false, rank: "count"), a.period, title: "Time to first token p50 by model", y: msLabel))\
-            \(chart(series(a.seriesByModel, field: "output_tokens_per_second_p50", buckets: buckets, zero: false, rank: "count"), a.period, title: "Output tokens per second p50 by model", y: { number(($0 * 10).rounded() / 10) }))\
-            \(chart(series(a.series, field: "overhead_p50_ms", name: "p50", buckets: buckets, zero: false) + series(a.series, field: "overhead_p99_ms", name: "p99", buckets: buckets, zero: false), a.period, title: "Gateway overhead", y: msLabel))</div>
+            \(chart(series(a.seriesByModel, field: "latency_p95_ms", buckets: buckets, zero: false, rank: "count"), a.period, now: a.now, title: "Latency p95 by model", y: msLabel))\
+            \(chart(series(a.seriesByModel, field: "time_to_first_token_p50_ms", buckets: buckets, zero: false, rank: "count"), a.period, now: a.now, title: "Time to first token p50 by model", y: msLabel))\
+            \(chart(series(a.seriesByModel, field: "output_tokens_per_second_p50", buckets: buckets, zero: false, rank: "count"), a.period, now: a.now, title: "Output tokens per second p50 by model", y: { number(($0 * 10).rounded() / 10) }))\
+            \(chart(series(a.series, field: "overhead_p50_ms", name: "p50", buckets: buckets, zero: false) + series(a.series, field: "overhead_p99_ms", name: "p99", buckets: buckets, zero: false), a.period, now: a.now, title: "Gateway overhead", y: msLabel))</div>
             """
         return page(title: "Latency", frame: frame, content: """
             \(periodPicker(a.period, path: "/dashboard/latency"))<p class="period">\(a.period.label)</p>\
@@ -229,8 +240,8 @@ extension DashboardPages {
         return page(title: "Costs", frame: frame, content: """
             \(periodPicker(a.period, path: "/dashboard/costs"))<p class="period">\(a.period.label)</p>\
             <div class="charts">\
-            \(chart(series(a.series, field: "cost_usd", name: "all models", buckets: buckets, zero: true), a.period, title: "Spend over time", y: usd))\
-            \(chart(series(a.seriesByModel, field: "cost_usd", buckets: buckets, zero: true), a.period, title: "Spend by model over time", y: usd))</div>\
+            \(chart(series(a.series, field: "cost_usd", name: "all models", buckets: buckets, zero: true), a.period, now: a.now, title: "Spend over time", y: usdAxis))\
+            \(chart(series(a.seriesByModel, field: "cost_usd", buckets: buckets, zero: true), a.period, now: a.now, title: "Spend by model over time", y: usdAxis))</div>\
             \(tables)\(unpricedModels(a.unpriced))
             """)
     }

@@ -42,7 +42,8 @@ enum DashboardStyle {
         figure.chart svg { width: 100%; max-width: 760px; height: auto; display: block; }
         svg .grid { stroke: var(--line); } svg .axis { fill: var(--muted); font-size: 11px; }
         ul.legend { list-style: none; display: flex; gap: 16px; padding: 0; margin: 6px 0 0; color: var(--muted); }
-        .swatch { display: inline-block; vertical-align: middle; margin-right: 6px; }
+        figure.chart svg.swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; margin-right: 6px; }
+        ul.legend li { display: flex; align-items: center; }
         .message { background: #fff; border: 1px solid var(--line); margin-bottom: 8px; }
         .message .role { font-size: 12px; color: var(--muted); padding: 4px 10px; border-bottom: 1px solid var(--line); text-transform: uppercase; }
         .message pre, pre.raw { margin: 0; padding: 10px; white-space: pre-wrap; word-break: break-word; font: 13px/1.5 ui-monospace, "DejaVu Sans Mono", monospace; }
