@@ -74,8 +74,10 @@ enum AnalyticsSQL {
         return values.keys.sorted().map { ($0, values[$0]!.sorted()) }
     }
 
-    /// Statements of at most about this many arguments (PostgreSQL binds at most 65,535).
+    /// Statements of at most about this many arguments (PostgreSQL binds at most 65,535) and
+    /// `SELECT`s (SQLite joins at most 500 by default).
     static let maxArguments = 20_000
+    static let maxSelects = 400
 
     /// The stored rows among `groups`' values: `SELECT … UNION ALL SELECT …`, a few statements per batch.
     static func touchedRows(_ groups: [(group: AnalyticsGroup, values: [String])]) -> [Statement] {
@@ -104,7 +106,7 @@ enum AnalyticsSQL {
         var parts: [String] = [], arguments: [SQLArgument] = []
         for item in items {
             let (sql, args) = select(item)
-            if !parts.isEmpty, arguments.count + args.count > maxArguments {
+            if !parts.isEmpty, arguments.count + args.count > maxArguments || parts.count >= maxSelects {
                 out.append(Statement(sql: parts.joined(separator: " UNION ALL "), arguments: arguments))
                 parts = []
                 arguments = []
