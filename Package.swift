@@ -84,6 +84,13 @@ let package = Package(
             path: "benchmarks/PassThrough",
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // Stores synthetic calls through the recorder's batch path for benchmarks/analytics.py.
+        .executableTarget(
+            name: "AnalyticsLoad",
+            dependencies: ["TollgateServer", "TollgateCore"],
+            path: "benchmarks/AnalyticsLoad",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TollgateCoreTests",
             dependencies: ["TollgateCore"],

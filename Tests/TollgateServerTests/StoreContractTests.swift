@@ -111,7 +111,7 @@ struct StoreContractTests {
         #expect(try await ids { $0.since = Self.time(20); $0.until = Self.time(40) } == Set([1, 2].map { records[$0].id }))
     }
 
-    @Test("stats group calls by model with their tokens, cost and unpriced count")
+    @Test("a batch's analytics rows group its calls by model with their tokens, cost and unpriced count")
     func statsByModel() async throws {
         let store = try await DeliveryHandoffTests.openStore()
         defer { DeliveryHandoffTests.close(store) }
@@ -121,13 +121,16 @@ struct StoreContractTests {
             Self.exchange(Self.record(at: 2, model: "gpt-4o", usage: usage, cost: 0.00045)),
             Self.exchange(Self.record(at: 3, model: "mystery-1", usage: usage, cost: nil)),
         ])
-        let rows = try await store.stats(StatsQuery(project: "default", grouping: .model, since: nil, until: nil))
-        let gpt = try #require(rows.first { $0.group == "gpt-4o" })
-        #expect(gpt.count == 2)
+        // The analytics rows written with the batch: the day's rows by model.
+        let day = AnalyticsResolution.day.floor(StoredTime.micros(Self.time(0)))
+        let rows = try await store.analyticsRows(dimension: "model", values: nil, project: "default", pieces: [.init(.day, day, day + 86_400_000_000)])
+        let gpt = try #require(rows.first { $0.value == "gpt-4o" }?.figures)
+        #expect(gpt.calls == 2)
         #expect(gpt.totalTokens == 240)
         #expect(abs(gpt.costUSD - 0.0009) < 1e-12)
-        #expect(gpt.unpricedCount == 0)
-        #expect(rows.first { $0.group == "mystery-1" }?.unpricedCount == 1)
+        #expect(gpt.unpriced == 0)
+        #expect(rows.first { $0.value == "mystery-1" }?.figures.unpriced == 1)
+        #expect(try await store.analyticsRows(dimension: "model", values: nil, project: "other", pieces: [.init(.day, day, day + 86_400_000_000)]).isEmpty)
         #expect(try await store.unpricedModels(project: "default").map(\.model) == ["mystery-1"])
         #expect(try await store.unpricedModels(project: "other").isEmpty)
     }

@@ -91,7 +91,7 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_and_shown_no_data(browse
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
                                    extra_headers={"Helicone-User-Id": f"secret-user-{tag}"})
     browser.delete_all_cookies()
-    for path in ("/dashboard", "/dashboard/requests", "/dashboard/webhooks"):
+    for path in ("/dashboard", "/dashboard/requests", "/dashboard/webhooks", "/dashboard/latency", "/dashboard/costs"):
         browser.get(dashboard.url + path)
         assert browser.current_url.endswith("/dashboard/login"), browser.current_url
         assert f"secret-user-{tag}" not in browser.page_source
@@ -119,7 +119,7 @@ def test_signed_in_the_calls_just_made_show_with_their_model_user_property_and_c
     overview = browser.find_element(By.TAG_NAME, "main").text
     assert "Calls" in overview and "Cost" in overview
     assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect"), "the overview must draw its cost chart"
-    assert "gpt-4o-mini" in browser.find_element(By.CSS_SELECTOR, "figure.chart").text
+    assert any("gpt-4o-mini" in figure.text for figure in browser.find_elements(By.CSS_SELECTOR, "figure.chart"))
     unpriced = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "table.unpriced tbody tr")]
     assert any(row.startswith(f"gpt-9-preview-{tag} openai 1 ") for row in unpriced), unpriced
     shot(browser, "02-overview")
@@ -139,6 +139,62 @@ def test_signed_in_the_calls_just_made_show_with_their_model_user_property_and_c
 
     browser.get(dashboard.url + f"/dashboard/requests?property_name=Feature&property_value=search-{tag}")
     assert len(browser.find_elements(By.CSS_SELECTOR, "table tbody tr")) == 1
+
+
+def test_the_overview_latency_and_costs_pages_chart_the_periods_calls_with_tags_shown_as_text(browser, dashboard, provider):
+    tag = uuid.uuid4().hex[:8]
+    user = f"<b>carol-{tag}</b><script>alert('user')</script>"
+    client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    ids = []
+    for stream in (False, True, False):
+        reply = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"charts {tag}"}], stream=stream,
+            extra_headers={"Helicone-User-Id": user, "Helicone-Property-Team": f"search-{tag}"})
+        if stream:
+            for _ in reply.parse():
+                pass
+        ids.append(reply.headers["helicone-id"])
+    for call_id in ids:
+        dashboard.record(call_id)
+
+    sign_in(browser, dashboard)
+    browser.get(dashboard.url + "/dashboard?period=1h")
+    shown(browser, "figure.chart svg polyline, figure.chart svg circle")
+    captions = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "figure.chart figcaption")]
+    for title in ("Calls and errors", "Cost (USD)", "Tokens", "Latency", "Time to first token (streams)",
+                  "Top models by cost", "Top users by cost", "Top team values by cost"):
+        assert title in captions, captions
+    main = browser.find_element(By.TAG_NAME, "main")
+    # Bar labels are cut at 28 characters; the user id's markup is text, never elements.
+    assert f"<b>carol-{tag}</b>"[:27] in main.text
+    assert not browser.find_elements(By.CSS_SELECTOR, "main b, main script")
+    assert browser.find_element(By.CSS_SELECTOR, "nav.periods a[aria-current]").text == "Last hour"
+    assert no_alert(browser)
+    shot(browser, "06-overview-charts")
+
+    browser.get(dashboard.url + "/dashboard/latency?period=1h")
+    tables = browser.find_elements(By.CSS_SELECTOR, "table.latency")
+    assert len(tables) == 2
+    models = [row.text for row in tables[0].find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert any(row.startswith("gpt-4o-mini ") and " ms" in row for row in models), models
+    assert any(row.text.startswith("openai ") for row in tables[1].find_elements(By.CSS_SELECTOR, "tbody tr"))
+    captions = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "figure.chart figcaption")]
+    assert "Latency p95 by model" in captions and "Gateway overhead" in captions, captions
+    assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline, figure.chart svg circle")
+    shot(browser, "07-latency")
+
+    browser.get(dashboard.url + "/dashboard/costs?period=24h")
+    users = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "table.costs tbody tr")]
+    # Two JSON calls at $0.000240 (1,200 tokens each; see the requests test for the arithmetic) and
+    # one stream of 20 input and 2 output tokens: 20 x 0.15 + 2 x 0.60 = 4.2 per million = $0.0000042.
+    # Together 2,422 tokens and $0.0004842, shown to six places.
+    assert any(row.startswith(user) and row.endswith(" 3 2422 $0.000484 0") for row in users), users
+    assert any(row.startswith(f"search-{tag} 3 ") for row in users), users
+    assert "Spend by model over time" in [c.text for c in browser.find_elements(By.CSS_SELECTOR, "figure.chart figcaption")]
+    assert browser.find_elements(By.CSS_SELECTOR, "table.unpriced tbody tr"), "the unpriced model of the overview test"
+    assert not browser.find_elements(By.CSS_SELECTOR, "main b, main script")
+    assert no_alert(browser)
+    shot(browser, "08-costs")
 
 
 def test_a_streamed_call_shows_its_reply_text_and_an_answer_with_markup_shows_as_text(browser, dashboard, provider, answers):

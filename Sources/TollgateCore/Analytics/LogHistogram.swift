@@ -48,6 +48,15 @@ public struct LogHistogram: Sendable, Equatable {
         for (index, count) in other.buckets { buckets[index, default: 0] += count }
     }
 
+    /// Takes away a histogram that was merged into this one; buckets left empty are dropped.
+    public mutating func subtract(_ other: LogHistogram) {
+        zeroCount = max(0, zeroCount - other.zeroCount)
+        for (index, count) in other.buckets {
+            let left = (buckets[index] ?? 0) - count
+            buckets[index] = left > 0 ? left : nil
+        }
+    }
+
     /// The value at quantile `q` (0...1) by the nearest-rank rule; nil when empty.
     public func quantile(_ q: Double) -> Double? {
         let total = count

@@ -21,7 +21,8 @@ public enum DashboardPages {
     }
 
     static let sections: [(path: String, name: String)] = [
-        ("/dashboard", "Overview"), ("/dashboard/requests", "Requests"), ("/dashboard/webhooks", "Webhooks"),
+        ("/dashboard", "Overview"), ("/dashboard/requests", "Requests"), ("/dashboard/latency", "Latency"),
+        ("/dashboard/costs", "Costs"), ("/dashboard/webhooks", "Webhooks"),
     ]
 
     /// A whole page: head, navigation, sign-out and `content`.

@@ -41,14 +41,19 @@ public enum SVGChart {
         return ticks
     }
 
-    /// A line chart. `xLabel` names an x value (a time, say); `yLabel` a y value.
+    /// A line chart. `xLabel` names an x value (a time, say); `yLabel` a y value. `xRange`, when
+    /// given, is the span of the x axis (a whole period, though its points are few).
     public static func line(
-        _ series: [Series], xLabel: (Double) -> String, yLabel: (Double) -> String, title: String
+        _ series: [Series], xLabel: (Double) -> String, yLabel: (Double) -> String, title: String, xRange: (Double, Double)? = nil
     ) -> HTML {
         let xs = series.flatMap { $0.points.map(\.x) }
         let ys = series.flatMap { $0.points.map(\.y) }
-        guard let minX = xs.min(), let maxX = xs.max() else {
+        guard var minX = xs.min(), var maxX = xs.max() else {
             return "<p class=\"empty\">No data for \(title) in this period.</p>"
+        }
+        if let xRange {
+            minX = Swift.min(minX, xRange.0)
+            maxX = Swift.max(maxX, xRange.1)
         }
         let ticks = yTicks(max: ys.max() ?? 0)
         let topValue = ticks.last ?? 1

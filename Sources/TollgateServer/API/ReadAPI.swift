@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 import TollgateCore
 
-/// `GET /v1/requests`, `GET /v1/requests/{id}`, `GET /v1/stats` (admin key) and the signed
+/// `GET /v1/requests`, `GET /v1/requests/{id}` (admin key) and the signed
 /// `GET /v1/bodies/{id}` behind `request_response_url`.
 struct ReadAPI: Sendable {
     let store: any RecordStore
@@ -20,7 +20,6 @@ struct ReadAPI: Sendable {
         router.post("/v1/requests/:id/scores") { request, context in
             try await self.auth.guarded(request) { try await self.score(request, id: context.parameters.get("id") ?? "", scope: $0) }
         }
-        router.get("/v1/stats") { request, _ in try await self.auth.guarded(request) { try await self.stats(request, scope: $0) } }
         router.get("/v1/bodies/:id") { request, context in try await self.bodies(request, id: context.parameters.get("id") ?? "") }
     }
 
@@ -101,41 +100,6 @@ struct ReadAPI: Sendable {
         try await store.setScores(scores, requestID: id)
         let all = try await store.scores(requestIDs: [id])[id] ?? []
         return Envelope.data(.object([("request_id", .string(rawID.lowercased())), ("scores", RecordJSON.scores(all))]))
-    }
-
-    func stats(_ request: Request, scope: AdminScope) async throws -> Response {
-        let params = request.uri.queryParameters
-        let grouping: StatsGrouping
-        switch params["group_by"].map(String.init) ?? "model" {
-        case "user", "user_id": grouping = .user
-        case "model": grouping = .model
-        case let other where other.hasPrefix("property."): grouping = .property(String(other.dropFirst("property.".count)))
-        case let other: return Envelope.failure(.badRequest, "group_by must be user, model or property.<name>, got '\(other)'")
-        }
-        var since: Date?
-        var until: Date?
-        if let s = params["since"] {
-            guard let d = ISO8601.parse(String(s)) else { return Envelope.failure(.badRequest, "since must be an ISO 8601 time") }
-            since = d
-        }
-        if let u = params["until"] {
-            guard let d = ISO8601.parse(String(u)) else { return Envelope.failure(.badRequest, "until must be an ISO 8601 time") }
-            until = d
-        }
-        let rows = try await store.stats(StatsQuery(project: scope.project(requested: params["project"].map(String.init)), grouping: grouping, since: since, until: until))
-        return Envelope.data(.array(rows.map { row in
-            .object([
-                ("group", row.group.map { .string($0) } ?? .null),
-                ("count", .number(Double(row.count))),
-                ("prompt_tokens", .number(Double(row.promptTokens))),
-                ("completion_tokens", .number(Double(row.completionTokens))),
-                ("total_tokens", .number(Double(row.totalTokens))),
-                ("cost_usd", .number(row.costUSD)),
-                ("unpriced_count", .number(Double(row.unpricedCount))),
-                ("latency_p50_ms", row.latencyP50Ms.map { .number($0) } ?? .null),
-                ("latency_p95_ms", row.latencyP95Ms.map { .number($0) } ?? .null),
-            ])
-        }))
     }
 
     /// Serves `{"request": …, "response": …}` for a valid, unexpired signed URL; 403 otherwise.

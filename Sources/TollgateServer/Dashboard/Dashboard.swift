@@ -39,7 +39,13 @@ struct Dashboard: Sendable {
             }
         }
         router.get("/dashboard") { request, context in
-            try await signedIn(request) { frame, scope in try await overview(frame, scope, context) }
+            try await signedIn(request) { frame, scope in try await analytics(.overview, request, frame, scope, context) }
+        }
+        router.get("/dashboard/latency") { request, context in
+            try await signedIn(request) { frame, scope in try await analytics(.latency, request, frame, scope, context) }
+        }
+        router.get("/dashboard/costs") { request, context in
+            try await signedIn(request) { frame, scope in try await analytics(.costs, request, frame, scope, context) }
         }
         router.get("/dashboard/requests") { request, context in
             try await signedIn(request) { frame, scope in try await requests(request, frame, scope, context) }
@@ -107,7 +113,8 @@ struct Dashboard: Sendable {
     }
 
     func frame(_ scope: AdminScope, cookie: String, section path: String) -> DashboardPages.Frame {
-        let section = path.hasPrefix("/dashboard/requests") ? "Requests" : path.hasPrefix("/dashboard/webhooks") ? "Webhooks" : "Overview"
+        let section = path.hasPrefix("/dashboard/requests") ? "Requests" : path.hasPrefix("/dashboard/webhooks") ? "Webhooks"
+            : path.hasPrefix("/dashboard/latency") ? "Latency" : path.hasPrefix("/dashboard/costs") ? "Costs" : "Overview"
         let who = switch scope {
         case .all: "all projects"
         case .project(let project): "project \(project)"
@@ -127,33 +134,6 @@ struct Dashboard: Sendable {
     }
 
     // MARK: Pages
-
-    func overview(_ frame: DashboardPages.Frame, _ scope: AdminScope, _ context: BasicRequestContext) async throws -> Response {
-        let since = ISO8601.format(Date().addingTimeInterval(-86_400))
-        let (_, byModel) = try await call(.get, "/v1/stats?group_by=model&since=\(since)", scope: scope, context: context)
-        let (_, byUser) = try await call(.get, "/v1/stats?group_by=user&since=\(since)", scope: scope, context: context)
-        let models = byModel["data"]?.arrayValue ?? [], users = byUser["data"]?.arrayValue ?? []
-        func total(_ field: String) -> Double { models.reduce(0) { $0 + ($1[field]?.doubleValue ?? 0) } }
-        func top(_ rows: [JSONValue]) -> [(label: String, value: Double)] {
-            let pairs: [(label: String, value: Double)] = rows.map { row in
-                (label: row["group"]?.stringValue ?? "(none)", value: row["cost_usd"]?.doubleValue ?? 0)
-            }
-            // Unpriced calls cost nothing known: they are listed below the charts, not drawn as $0.
-            return Array(pairs.filter { $0.value > 0 }.sorted { $0.value > $1.value }.prefix(8))
-        }
-        let calls = Int(total("count")), tokens = Int(total("total_tokens")), unpriced = Int(total("unpriced_count"))
-        let summary: HTML = """
-            <dl class="totals"><div><dt>Calls</dt><dd>\(calls)</dd></div>\
-            <div><dt>Cost</dt><dd>\(DashboardPages.usd(total("cost_usd")))</dd></div>\
-            <div><dt>Tokens</dt><dd>\(tokens)</dd></div>\
-            <div><dt>Unpriced calls</dt><dd>\(unpriced)</dd></div></dl>
-            """
-        let charts = SVGChart.bars(top(models), valueLabel: DashboardPages.usd, title: "Top models by cost, last 24 hours")
-            + SVGChart.bars(top(users), valueLabel: DashboardPages.usd, title: "Top users by cost, last 24 hours")
-        let (_, unpricedModels) = try await call(.get, "/v1/pricing/unpriced", scope: scope, context: context)
-        let unpricedTable = DashboardPages.unpricedModels(unpricedModels["data"]?.arrayValue ?? [])
-        return html(DashboardPages.page(title: "Overview", frame: frame, content: "<p class=\"period\">Last 24 hours</p>\(summary)\(charts)\(unpricedTable)"))
-    }
 
     func requests(_ request: Request, _ frame: DashboardPages.Frame, _ scope: AdminScope, _ context: BasicRequestContext) async throws -> Response {
         var filters: [(String, String)] = []

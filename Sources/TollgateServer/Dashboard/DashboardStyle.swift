@@ -42,12 +42,18 @@ enum DashboardStyle {
         figure.chart svg { width: 100%; max-width: 760px; height: auto; display: block; }
         svg .grid { stroke: var(--line); } svg .axis { fill: var(--muted); font-size: 11px; }
         ul.legend { list-style: none; display: flex; gap: 16px; padding: 0; margin: 6px 0 0; color: var(--muted); }
-        .swatch { display: inline-block; vertical-align: middle; margin-right: 6px; }
+        figure.chart svg.swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; margin-right: 6px; }
+        ul.legend li { display: flex; align-items: center; }
         .message { background: #fff; border: 1px solid var(--line); margin-bottom: 8px; }
         .message .role { font-size: 12px; color: var(--muted); padding: 4px 10px; border-bottom: 1px solid var(--line); text-transform: uppercase; }
         .message pre, pre.raw { margin: 0; padding: 10px; white-space: pre-wrap; word-break: break-word; font: 13px/1.5 ui-monospace, "DejaVu Sans Mono", monospace; }
         .message.reply { border-color: #bfdbfe; }
         details { margin-top: 12px; } details pre.raw { background: #fff; border: 1px solid var(--line); max-height: 480px; overflow: auto; }
         ul.attempts { margin: 0; padding: 0; list-style: none; }
+        nav.periods { display: flex; gap: 8px; margin-bottom: 8px; }
+        nav.periods a { padding: 3px 10px; border: 1px solid var(--line); border-radius: 4px; background: #fff; text-decoration: none; }
+        nav.periods a[aria-current] { border-color: var(--accent); color: #fff; background: var(--accent); }
+        div.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 0 16px; }
+        table.latency, table.costs { margin-bottom: 16px; }
         """
 }

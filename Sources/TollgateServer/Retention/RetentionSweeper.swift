@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TollgateCore
 
 /// Deletes records (with their bodies) and finished delivery logs older than their configured
-/// age, in small batches with pauses, so recording never waits behind a long delete.
+/// age, and analytics rows past their resolution's keeping time or older than the records, in small batches with pauses, so recording never waits behind a long delete.
 struct RetentionSweeper: Service {
     struct Settings: Sendable {
         /// Records and bodies older than this are deleted; nil keeps them.
@@ -20,10 +21,8 @@ struct RetentionSweeper: Service {
     let logger: Logger
 
     func run() async throws {
-        guard settings.recordsMaxAge != nil || settings.deliveryLogsMaxAge != nil else {
-            try? await gracefulShutdown()
-            return
-        }
+        // Always runs: analytics' minute and hour rows are kept for a set time even when records
+        // are kept forever.
         while !Task.isShuttingDownGracefully {
             await sweep()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.interval) }
@@ -37,6 +36,10 @@ struct RetentionSweeper: Service {
         }
         if let age = settings.deliveryLogsMaxAge {
             await drain("delivery logs") { try await store.deleteDeliveryLogs(before: Date().addingTimeInterval(-age), limit: settings.batchSize) }
+        }
+        let recordsCutoff = settings.recordsMaxAge.map { Date().addingTimeInterval(-$0) }
+        for (resolution, before) in AnalyticsSQL.sweepCutoffs(now: Date(), recordsCutoff: recordsCutoff) {
+            await drain("analytics rows (\(resolution))") { try await store.deleteAnalytics(resolution, before: before, limit: settings.batchSize) }
         }
     }
 

@@ -77,40 +77,6 @@ public struct Score: Sendable, Equatable {
     }
 }
 
-/// What `GET /v1/stats` groups by.
-public enum StatsGrouping: Sendable, Equatable {
-    case user
-    case model
-    case property(String)
-}
-
-public struct StatsQuery: Sendable {
-    public var project: String?
-    public var grouping: StatsGrouping
-    public var since: Date?
-    public var until: Date?
-
-    public init(project: String?, grouping: StatsGrouping, since: Date?, until: Date?) {
-        self.project = project
-        self.grouping = grouping
-        self.since = since
-        self.until = until
-    }
-}
-
-public struct StatsRow: Sendable, Equatable {
-    public var group: String?
-    public var count: Int
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var totalTokens: Int
-    /// Sum of the priced calls' cost; calls with no price are counted in `unpricedCount`.
-    public var costUSD: Double
-    public var unpricedCount: Int
-    public var latencyP50Ms: Double?
-    public var latencyP95Ms: Double?
-}
-
 /// A model whose calls had usage but no price (`GET /v1/pricing/unpriced`).
 public struct UnpricedModel: Sendable, Equatable {
     /// Nil when neither the answer nor the request named a model.
@@ -131,7 +97,15 @@ public protocol RecordStore: Sendable {
     func insert(_ batch: [StoredExchange]) async throws
     func record(id: UUID) async throws -> RequestRecord?
     func records(matching query: RecordQuery) async throws -> RecordPage
-    func stats(_ query: StatsQuery) async throws -> [StatsRow]
+    /// Analytics rows of one dimension (``AnalyticsSQL/select(dimension:values:project:pieces:)``).
+    func analyticsRows(dimension: String, values: [String]?, project: String?, pieces: [AnalyticsRange.Piece]) async throws -> [AnalyticsAnswer.Row]
+    /// The property names with analytics in `[start, end)` (microseconds), at most 100.
+    func propertyNames(project: String?, start: Int64, end: Int64) async throws -> [String]
+    /// Feeds the calls matching `query` to `scan`; nil when more than ``AnalyticsScan/limit`` match.
+    func scan(_ query: RecordQuery, into scan: AnalyticsScan) async throws -> AnalyticsScan?
+    /// Deletes up to `limit` analytics rows of `resolution` with buckets starting before `before`
+    /// (microseconds); returns how many.
+    func deleteAnalytics(_ resolution: AnalyticsResolution, before: Int64, limit: Int) async throws -> Int
     /// The models whose calls went unpriced, in one project or (nil) all.
     func unpricedModels(project: String?) async throws -> [UnpricedModel]
     func bodies(id: UUID) async throws -> StoredBodies?

@@ -42,9 +42,13 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
         try await database.migrate(StoreSchema.migrations(dialect))
     }
 
+    /// One transaction: the calls, their properties, bodies and deliveries, and their analytics
+    /// merged into the stored rows (``SQLStore/analyticsWrite(_:)``).
     public func insert(_ batch: [StoredExchange]) async throws {
         guard !batch.isEmpty else { return }
-        try await database.write(StoreSQL.insert(batch, now: Date(), dialect))
+        let rows = StoreSQL.insert(batch, now: Date(), dialect)
+        let analytics = analyticsWrite(batch.map(\.record))
+        try await database.transaction(reading: analytics.reading) { read in try rows + analytics.then(read) }
     }
 
     public func record(id: UUID) async throws -> RequestRecord? {
@@ -64,17 +68,6 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
             next = RecordCursor(createdAtMicros: StoredTime.micros(last.createdAt), id: last.id.uuidString.lowercased())
         }
         return RecordPage(records: records, nextCursor: next)
-    }
-
-    public func stats(_ query: StatsQuery) async throws -> [StatsRow] {
-        let (sql, arguments) = StatsAggregator.query(query)
-        return StatsAggregator.aggregate(try await database.read(sql, arguments).map { row in
-            StatsAggregator.Sample(
-                group: row.text("grp"), latencyMs: row.double("latency_ms") ?? 0, promptTokens: row.int("prompt_tokens") ?? 0,
-                completionTokens: row.int("completion_tokens") ?? 0, totalTokens: row.int("total_tokens") ?? 0,
-                costUSD: row.double("cost_usd"), hasUsage: row.int("total_tokens") != nil
-            )
-        })
     }
 
     public func unpricedModels(project: String?) async throws -> [UnpricedModel] {

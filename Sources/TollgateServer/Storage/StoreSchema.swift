@@ -24,6 +24,7 @@ enum StoreSchema {
                 ALTER TABLE requests ADD COLUMN overhead_ms DOUBLE PRECISION;
                 ALTER TABLE requests ADD COLUMN cache_hit BOOLEAN NOT NULL DEFAULT FALSE
                 """),
+            ("v6-analytics", analyticsSchema),
             ("v7-cache-and-limits", controlsSchema.replacingOccurrences(of: "{blob}", with: dialect.blob)),
         ].map { name, sql in
             Migration(name: name, statements: sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
@@ -162,5 +163,30 @@ enum StoreSchema {
             PRIMARY KEY (subject, window_start)
         );
         CREATE INDEX rate_limit_counts_window ON rate_limit_counts (window_start)
+        """
+
+    static let analyticsSchema = """
+        CREATE TABLE analytics (
+            resolution BIGINT NOT NULL,
+            dimension TEXT NOT NULL,
+            bucket BIGINT NOT NULL,
+            project TEXT NOT NULL,
+            value TEXT NOT NULL,
+            calls BIGINT NOT NULL,
+            errors BIGINT NOT NULL,
+            prompt_tokens BIGINT NOT NULL,
+            completion_tokens BIGINT NOT NULL,
+            total_tokens BIGINT NOT NULL,
+            cost_usd DOUBLE PRECISION NOT NULL,
+            unpriced BIGINT NOT NULL,
+            cache_hits BIGINT NOT NULL,
+            latency TEXT NOT NULL,
+            ttft TEXT NOT NULL,
+            overhead TEXT NOT NULL,
+            tokens_per_second TEXT NOT NULL,
+            PRIMARY KEY (resolution, dimension, bucket, project, value)
+        );
+        CREATE INDEX analytics_sweep ON analytics (resolution, bucket);
+        CREATE INDEX requests_unpriced ON requests (model, provider) WHERE cost_usd IS NULL AND total_tokens IS NOT NULL
         """
 }

@@ -62,7 +62,16 @@ final class FaultyStore: RecordStore {
         try await inner.unpricedModels(project: project)
     }
 
-    func stats(_ query: StatsQuery) async throws -> [StatsRow] { try await inner.stats(query) }
+    func analyticsRows(dimension: String, values: [String]?, project: String?, pieces: [AnalyticsRange.Piece]) async throws -> [AnalyticsAnswer.Row] {
+        try await inner.analyticsRows(dimension: dimension, values: values, project: project, pieces: pieces)
+    }
+    func propertyNames(project: String?, start: Int64, end: Int64) async throws -> [String] {
+        try await inner.propertyNames(project: project, start: start, end: end)
+    }
+    func scan(_ query: RecordQuery, into scan: AnalyticsScan) async throws -> AnalyticsScan? { try await inner.scan(query, into: scan) }
+    func deleteAnalytics(_ resolution: AnalyticsResolution, before: Int64, limit: Int) async throws -> Int {
+        try await inner.deleteAnalytics(resolution, before: before, limit: limit)
+    }
     func bodies(id: UUID) async throws -> StoredBodies? { try await inner.bodies(id: id) }
     func setScores(_ scores: [Score], requestID: UUID) async throws { try await inner.setScores(scores, requestID: requestID) }
     func scores(requestIDs: [UUID]) async throws -> [UUID: [Score]] { try await inner.scores(requestIDs: requestIDs) }

@@ -83,6 +83,20 @@ final class PostgresDatabase: SQLDatabase {
         return try await bounded { try await Self.rows(client.query(query, logger: logger)) }
     }
 
+    func fold<State: Sendable>(_ statement: SQLStatement, into state: State, _ step: @escaping @Sendable (inout State, SQLRow) throws -> Bool) async throws -> State {
+        let (client, logger, query) = (self.client, self.logger, Self.query(statement.sql, statement.arguments))
+        return try await bounded {
+            var state = state
+            var columns: [String: Int]?
+            for try await row in try await client.query(query, logger: logger) {
+                let cells = Array(row)
+                if columns == nil { columns = Dictionary(cells.map { ($0.columnName, $0.columnIndex) }, uniquingKeysWith: { first, _ in first }) }
+                guard try step(&state, SQLRow(columns: columns!, values: try cells.map(Self.value))) else { break }
+            }
+            return state
+        }
+    }
+
     func transaction(reading: [SQLStatement], then: @escaping @Sendable ([[SQLRow]]) throws -> [SQLStatement]) async throws -> [[SQLRow]] {
         let (client, logger) = (self.client, self.logger)
         return try await bounded {

@@ -10,6 +10,9 @@ protocol SQLDatabase: Sendable {
     func migrate(_ migrations: [StoreSchema.Migration]) async throws
     /// Runs one statement outside any transaction and returns its rows.
     func read(_ statement: SQLStatement) async throws -> [SQLRow]
+    /// Runs one statement and folds its rows into `state` one at a time, without holding them
+    /// all; `step` returns false to stop early.
+    func fold<State: Sendable>(_ statement: SQLStatement, into state: State, _ step: @escaping @Sendable (inout State, SQLRow) throws -> Bool) async throws -> State
     /// One transaction: runs `reading`, then the statements `then` builds from their rows, and
     /// returns the rows of those (a `RETURNING` clause), statement by statement.
     func transaction(
@@ -56,9 +59,16 @@ struct SQLDialect: Sendable {
     /// save); PostgreSQL sends as many rows as fit in 30,000 bound values (it takes at most 65,535),
     /// since each statement is a round trip.
     let rowsPerStatement: @Sendable (_ width: Int) -> Int
+    /// Taken first in a transaction that reads rows, merges into them and writes them back
+    /// (the analytics), so that writers sharing the database merge one after the other: a
+    /// transaction-scoped advisory lock on PostgreSQL; nothing on SQLite, which has one writer.
+    let serializedMerge: SQLStatement?
 
-    static let sqlite = SQLDialect(blob: "BLOB", skipLocked: "", rowsPerStatement: { _ in 1 })
-    static let postgres = SQLDialect(blob: "BYTEA", skipLocked: "FOR UPDATE SKIP LOCKED", rowsPerStatement: { max(1, 30_000 / max(1, $0)) })
+    static let sqlite = SQLDialect(blob: "BLOB", skipLocked: "", rowsPerStatement: { _ in 1 }, serializedMerge: nil)
+    static let postgres = SQLDialect(
+        blob: "BYTEA", skipLocked: "FOR UPDATE SKIP LOCKED", rowsPerStatement: { max(1, 30_000 / max(1, $0)) },
+        serializedMerge: SQLStatement("SELECT pg_advisory_xact_lock(727246)")
+    )
 
     /// Whether several rows go in one statement.
     var batchesRows: Bool { rowsPerStatement(2) > 1 }

@@ -37,6 +37,19 @@ final class SQLiteDatabase: SQLDatabase {
         try await pool.read { db in try Self.rows(db, statement) }
     }
 
+    func fold<State: Sendable>(_ statement: SQLStatement, into state: State, _ step: @escaping @Sendable (inout State, SQLRow) throws -> Bool) async throws -> State {
+        try await pool.read { db in
+            var state = state
+            let prepared = try db.cachedStatement(sql: statement.sql)
+            let columns = Self.columns(prepared)
+            let cursor = try Row.fetchCursor(prepared, arguments: Self.arguments(statement.arguments))
+            while let row = try cursor.next() {
+                guard try step(&state, SQLRow(columns: columns, values: (0..<row.count).map { Self.value(row[$0] as DatabaseValue) })) else { break }
+            }
+            return state
+        }
+    }
+
     func transaction(reading: [SQLStatement], then: @escaping @Sendable ([[SQLRow]]) throws -> [SQLStatement]) async throws -> [[SQLRow]] {
         try await pool.write { db in
             let read = try reading.map { try Self.rows(db, $0) }
@@ -57,10 +70,14 @@ final class SQLiteDatabase: SQLDatabase {
 
     static func rows(_ db: Database, _ statement: SQLStatement) throws -> [SQLRow] {
         let prepared = try db.cachedStatement(sql: statement.sql)
-        let columns = Dictionary(prepared.columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let columns = columns(prepared)
         return try Row.fetchAll(prepared, arguments: arguments(statement.arguments)).map { row in
             SQLRow(columns: columns, values: (0..<row.count).map { value(row[$0] as DatabaseValue) })
         }
+    }
+
+    static func columns(_ statement: Statement) -> [String: Int] {
+        Dictionary(statement.columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     static func value(_ value: DatabaseValue) -> SQLValue {

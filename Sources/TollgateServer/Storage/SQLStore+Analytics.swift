@@ -1,0 +1,82 @@
+import Foundation
+import TollgateCore
+
+/// Runs ``AnalyticsSQL``'s statements: the rows a batch adds to, merged in the batch's own
+/// transaction, and the reads the stats API and the dashboard answer from.
+extension SQLStore {
+    /// What a batch's analytics read (the rows its groups already hold, and how many values each
+    /// group has, for the cap) and, from what was read, the upserts that merge the batch in.
+    func analyticsWrite(_ records: [RequestRecord]) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]]) throws -> [SQLStatement]) {
+        let batch = AnalyticsRollup.rollup(records)
+        guard !batch.isEmpty else { return ([], { _ in [] }) }
+        let groups = AnalyticsSQL.touchedGroups(batch)
+        let lock = dialect.serializedMerge.map { [$0] } ?? []
+        let touched = AnalyticsSQL.touchedRows(groups)
+        let counts = AnalyticsSQL.valueCounts(groups)
+        let dialect = self.dialect
+        return (lock + touched + counts, { read in
+            var stored = AnalyticsRollup.Stored()
+            for rows in read[lock.count..<lock.count + touched.count] {
+                for row in rows { stored.rows[try Self.analyticsKey(row)] = Self.figures(row) }
+            }
+            for rows in read[(lock.count + touched.count)...] {
+                for row in rows {
+                    guard let index = row.int("g"), groups.indices.contains(index) else { continue }
+                    stored.valueCounts[groups[index].group] = row.int("n") ?? 0
+                }
+            }
+            let upserts = AnalyticsRollup.merge(batch, into: stored).map { AnalyticsSQL.arguments($0.0, $0.1) }
+            return AnalyticsSQL.upsert.statements(upserts, dialect)
+        })
+    }
+
+    static func analyticsKey(_ row: SQLRow) throws -> AnalyticsKey {
+        AnalyticsKey(
+            group: AnalyticsGroup(
+                resolution: AnalyticsResolution(rawValue: row.int64("resolution") ?? 0) ?? .minute, bucket: row.int64("bucket") ?? 0,
+                project: try row.required("project", SQLRow.text), dimension: try row.required("dimension", SQLRow.text)
+            ),
+            value: row.text("value") ?? ""
+        )
+    }
+
+    static func figures(_ row: SQLRow) -> AnalyticsFigures {
+        AnalyticsSQL.figures(
+            calls: row.int64("calls") ?? 0, errors: row.int64("errors") ?? 0, promptTokens: row.int64("prompt_tokens") ?? 0,
+            completionTokens: row.int64("completion_tokens") ?? 0, totalTokens: row.int64("total_tokens") ?? 0,
+            costUSD: row.double("cost_usd") ?? 0, unpriced: row.int64("unpriced") ?? 0, cacheHits: row.int64("cache_hits") ?? 0,
+            latency: row.text("latency") ?? "", ttft: row.text("ttft") ?? "", overhead: row.text("overhead") ?? "",
+            tokensPerSecond: row.text("tokens_per_second") ?? ""
+        )
+    }
+
+    public func analyticsRows(dimension: String, values: [String]?, project: String?, pieces: [AnalyticsRange.Piece]) async throws -> [AnalyticsAnswer.Row] {
+        guard let statement = AnalyticsSQL.select(dimension: dimension, values: values, project: project, pieces: pieces) else { return [] }
+        return try await database.read(statement).map { row in
+            AnalyticsAnswer.Row(
+                resolution: AnalyticsResolution(rawValue: row.int64("resolution") ?? 0) ?? .minute, bucket: row.int64("bucket") ?? 0,
+                value: row.text("value") ?? "", figures: Self.figures(row)
+            )
+        }
+    }
+
+    public func propertyNames(project: String?, start: Int64, end: Int64) async throws -> [String] {
+        try await database.read(AnalyticsSQL.propertyNames(project: project, start: start, end: end)).compactMap { $0.text("dimension") }
+    }
+
+    public func scan(_ query: RecordQuery, into scan: AnalyticsScan) async throws -> AnalyticsScan? {
+        let filter = SQLFilter(query)
+        let statement = SQLStatement("SELECT * FROM requests r WHERE \(filter.sql) LIMIT \(AnalyticsScan.limit + 1)", filter.arguments)
+        let folded: AnalyticsScan? = try await database.fold(statement, into: scan) { scan, row in
+            guard var current = scan else { return false }
+            current.add(try RequestRecord(row: row))
+            scan = current.calls > AnalyticsScan.limit ? nil : current
+            return scan != nil
+        }
+        return folded
+    }
+
+    public func deleteAnalytics(_ resolution: AnalyticsResolution, before: Int64, limit: Int) async throws -> Int {
+        try await database.write([SQLStatement(AnalyticsSQL.sweep + " RETURNING resolution", [.integer(resolution.rawValue), .integer(before), .int(limit)])]).first?.count ?? 0
+    }
+}

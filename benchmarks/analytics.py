@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Times the analytics API and the dashboard pages against a store of 10 calls and one of many.
+
+    benchmarks/analytics.py [--calls 2000000] [--days 30] [--runs 20] [--bin .build/release/tollgate]
+                            [--load .build/release/AnalyticsLoad] [--keep]
+
+Each store is filled by AnalyticsLoad (benchmarks/AnalyticsLoad: synthetic calls spread over the
+last `days` days, written through SQLiteRecordStore.insert, the recorder's batch path, which keeps
+the analytics in the same transaction). Then `tollgate serve` runs on it and each query is asked
+`runs` times over HTTP; the table gives p50 and p95 in ms for both stores, the ratio of the p50s,
+and the gateway's resident memory before and after. Standard library only. Stores are kept under
+/tmp/tollgate-analytics-bench-<calls> and reused when --keep is given.
+"""
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+ADMIN_KEY = "bench-admin-key"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fill(load, calls, days, keep):
+    path = f"/tmp/tollgate-analytics-bench-{calls}"
+    marker = os.path.join(path, "load.json")
+    if keep and os.path.exists(marker):
+        return path, json.load(open(marker))
+    shutil.rmtree(path, ignore_errors=True)
+    out = subprocess.run([load, path, str(calls), str(days)], check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    json.dump(result, open(marker, "w"))
+    return path, result
+
+
+class Gateway:
+    def __init__(self, binary, storage):
+        config = os.path.join(storage, "tollgate.yaml")
+        with open(config, "w") as f:
+            f.write(f"server:\n  host: 127.0.0.1\n  port: 0\nstorage:\n  path: {storage}\nadmin:\n  key: {ADMIN_KEY}\n")
+        self.process = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            if m:
+                self.url = m.group(1)
+                break
+        else:
+            raise RuntimeError("tollgate did not start")
+        jar = http.cookiejar.CookieJar()
+        self.browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        self.browser.open(self.url + "/dashboard/login", data=urllib.parse.urlencode({"key": ADMIN_KEY}).encode()).read()
+
+    def rss_mb(self):
+        for line in open(f"/proc/{self.process.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0
+
+    def time(self, path, runs):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            if path.startswith("/dashboard"):
+                body = self.browser.open(self.url + path).read()
+                assert b"<h1>" in body, path
+            else:
+                request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+                body = urllib.request.urlopen(request).read()
+                assert json.loads(body)["error"] is None, body[:200]
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        return statistics.median(times), times[max(0, int(len(times) * 0.95 + 0.5) - 1)]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def queries():
+    now = datetime.now(timezone.utc)
+    day = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    month = (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        ("stats, a day", f"/v1/stats?since={day}"),
+        ("stats by model, a day", f"/v1/stats?group_by=model&since={day}"),
+        ("stats by property.environment, a day", f"/v1/stats?group_by=property.environment&since={day}"),
+        ("stats by user, a day", f"/v1/stats?group_by=user&since={day}"),
+        ("stats by model, a month", f"/v1/stats?group_by=model&since={month}"),
+        ("stats by property.environment, a month", f"/v1/stats?group_by=property.environment&since={month}"),
+        ("timeseries hourly by model, a day", f"/v1/stats/timeseries?interval=hour&group_by=model&since={day}"),
+        ("timeseries daily by property.environment, a month", f"/v1/stats/timeseries?interval=day&group_by=property.environment&since={month}"),
+        ("timeseries by minute, the last hour", "/v1/stats/timeseries?interval=minute"),
+        ("dashboard overview, 24 hours", "/dashboard?period=24h"),
+        ("dashboard overview, 30 days", "/dashboard?period=30d"),
+        ("dashboard latency, 7 days", "/dashboard/latency?period=7d"),
+        ("dashboard costs, 30 days", "/dashboard/costs?period=30d"),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2_000_000)
+    parser.add_argument("--days", type=float, default=30)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--bin", default=os.path.join(REPO, ".build/release/tollgate"))
+    parser.add_argument("--load", default=os.path.join(REPO, ".build/release/AnalyticsLoad"))
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    results, loads, memory = {}, {}, {}
+    for calls in (10, args.calls):
+        print(f"filling a store with {calls} calls", file=sys.stderr)
+        storage, loads[calls] = fill(args.load, calls, args.days, args.keep)
+        size = sum(os.path.getsize(os.path.join(storage, f)) for f in os.listdir(storage) if f.startswith("tollgate.sqlite"))
+        loads[calls]["megabytes"] = size / 1e6
+        gateway = Gateway(args.bin, storage)
+        try:
+            before = gateway.rss_mb()
+            for name, path in queries():
+                gateway.time(path, 2)  # warm
+                results[(calls, name)] = gateway.time(path, args.runs)
+            memory[calls] = (before, gateway.rss_mb())
+        finally:
+            gateway.stop()
+
+    big = args.calls
+    print(f"\n| query | 10 calls p50 / p95 ms | {big:,} calls p50 / p95 ms | p50 ratio |")
+    print("|---|---|---|---|")
+    for name, _ in queries():
+        small, large = results[(10, name)], results[(big, name)]
+        print(f"| {name} | {small[0]:.1f} / {small[1]:.1f} | {large[0]:.1f} / {large[1]:.1f} | {large[0] / small[0]:.2f}× |")
+    for calls in (10, big):
+        load = loads[calls]
+        print(f"\n{calls:,} calls: stored at {load['calls_per_second']:.0f} calls/s through the batch insert "
+              f"(rollup {load['rollup_seconds']:.1f} s of {load['insert_seconds'] + load['rollup_seconds']:.1f} s), "
+              f"{load['megabytes']:.0f} MB on disk; gateway RSS {memory[calls][0]:.0f} MB at start, {memory[calls][1]:.0f} MB after the queries")
+
+
+if __name__ == "__main__":
+    main()
