@@ -205,9 +205,13 @@ extension PostgresDatabase {
             try? await connection.close()
             // CREATE SCHEMA IF NOT EXISTS is not safe against a concurrent one (two instances
             // starting on a new schema: a duplicate-key error), so it runs under the lock too.
-            try await write([
-                SQLStatement("SELECT pg_advisory_xact_lock(727245)"), SQLStatement("CREATE SCHEMA IF NOT EXISTS \(schema)"),
-            ])
+            // Not bounded by `timeout` (the probe just reached the server): it waits on the lock
+            // while another instance migrates.
+            let (schema, logger) = (self.schema, self.logger)
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.run("SELECT pg_advisory_xact_lock(727245)", logger: logger)
+                try await connection.run("CREATE SCHEMA IF NOT EXISTS \(schema)", logger: logger)
+            }
         } catch {
             throw ConfigError("cannot use PostgreSQL at \(location): \(Self.describe(error)); check storage.postgres.url and that the server is running")
         }
