@@ -169,6 +169,8 @@ struct AnalyticsStoreTests {
         let series = try #require(try await gateway.admin("/v1/stats/timeseries?interval=hour&group_by=model", key: "admin-a").json?["data"] as? [[String: Any]])
         #expect(series.map { $0["group"] as? String } == ["gpt-4o-mini-2024-07-18"] && series[0]["count"] as? Int == 3)
         #expect((series[0]["bucket"] as? String)?.hasSuffix(":00Z") == true)
+        let top = try #require(try await gateway.admin("/v1/stats?group_by=user&limit=1", key: "admin-a").json?["data"] as? [[String: Any]])
+        #expect(top.map { $0["group"] as? String } == ["alice"], "limit keeps the costliest group")
         #expect(try await gateway.admin("/v1/stats/timeseries?interval=week").status == 400)
         #expect(try await gateway.admin("/v1/stats?group_by=colour").status == 400)
         #expect(try await gateway.admin("/v1/stats/timeseries?interval=minute&since=2020-01-01T00:00:00Z").status == 400, "too many buckets")

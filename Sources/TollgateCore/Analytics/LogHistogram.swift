@@ -77,13 +77,44 @@ public struct LogHistogram: Sendable, Equatable {
     }
 
     public init?(encoded: String) {
-        let halves = encoded.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
-        guard halves.count == 2, halves[0].hasPrefix("z:"), let zeros = Int64(halves[0].dropFirst(2)) else { return nil }
-        zeroCount = zeros
-        for pair in halves[1].split(separator: ",") {
-            let parts = pair.split(separator: ":")
-            guard parts.count == 2, let index = Int32(parts[0]), let count = Int64(parts[1]) else { return nil }
-            buckets[index, default: 0] += count
+        // Read byte by byte: answers merge thousands of these per query.
+        var text = encoded
+        guard let parsed = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> LogHistogram? {
+        guard bytes.count >= 3, bytes[0] == UInt8(ascii: "z"), bytes[1] == UInt8(ascii: ":") else { return nil }
+        var histogram = LogHistogram()
+        var i = 2
+        func number() -> Int64? {
+            var negative = false
+            if i < bytes.count, bytes[i] == UInt8(ascii: "-") {
+                negative = true
+                i += 1
+            }
+            let start = i
+            var value: Int64 = 0
+            while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+                value = value &* 10 &+ Int64(bytes[i] - 48)
+                i += 1
+            }
+            return i > start ? (negative ? -value : value) : nil
         }
+        guard let zeros = number(), i < bytes.count, bytes[i] == UInt8(ascii: ";") else { return nil }
+        histogram.zeroCount = zeros
+        i += 1
+        histogram.buckets.reserveCapacity(bytes.count / 6)
+        while i < bytes.count {
+            guard let index = number(), i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            guard let count = number(), let index32 = Int32(exactly: index) else { return nil }
+            histogram.buckets[index32, default: 0] += count
+            if i < bytes.count {
+                guard bytes[i] == UInt8(ascii: ",") else { return nil }
+                i += 1
+            }
+        }
+        return histogram
     }
 }

@@ -109,6 +109,7 @@ extension DashboardPages {
             }
             return SVGChart.Series(name: group, points: points)
         }
+        .filter { !$0.points.isEmpty }
     }
 
     static func parseTime(_ text: String) -> Int64? {

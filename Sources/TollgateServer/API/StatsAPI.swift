@@ -24,9 +24,23 @@ struct StatsAPI: Sendable {
 
     func answer(_ request: Request, scope: AdminScope, timeseries: Bool) async throws -> Response {
         do {
-            var query = try Self.parse(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, timeseries: timeseries)
+            let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+            var limit = Int.max
+            if let text = parameters.first(where: { $0.0 == "limit" })?.1 {
+                guard let n = Int(text), n > 0 else { throw Refusal(message: "limit must be a positive integer") }
+                limit = n
+            }
+            var query = try Self.parse(parameters.filter { $0.0 != "limit" }, timeseries: timeseries)
             query.project = scope.project(requested: query.project)
-            let lines = try await Self.lines(query, store: store, now: Date())
+            var lines = try await Self.lines(query, store: store, now: Date())
+            if lines.count > limit {
+                // The costliest groups: of each bucket in a timeseries, of the whole answer otherwise.
+                var kept: [Int64?: Int] = [:]
+                lines = lines.filter { line in
+                    kept[line.bucket, default: 0] += 1
+                    return kept[line.bucket]! <= limit
+                }
+            }
             return Envelope.data(.array(lines.map(\.json)))
         } catch let refusal as Refusal {
             return Envelope.failure(.badRequest, refusal.message)

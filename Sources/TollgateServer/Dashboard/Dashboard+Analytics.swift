@@ -24,9 +24,9 @@ extension Dashboard {
         switch kind {
         case .overview, .costs:
             a.totals = try await data("/v1/stats?\(range)")
-            a.byUser = try await data("/v1/stats?group_by=user&\(range)")
+            a.byUser = try await data("/v1/stats?group_by=user&limit=20&\(range)")
             for name in try await data("/v1/stats/properties?\(range)").compactMap(\.stringValue).prefix(3) {
-                a.byProperty.append((name, try await data("/v1/stats?group_by=property.\(DashboardPages.formEncoded([("", name)]).dropFirst())&\(range)")))
+                a.byProperty.append((name, try await data("/v1/stats?group_by=property.\(DashboardPages.formEncoded([("", name)]).dropFirst())&limit=20&\(range)")))
             }
             a.unpriced = try await data("/v1/pricing/unpriced")
             if kind == .costs { a.seriesByModel = try await data(series + "&group_by=model") }

@@ -57,12 +57,14 @@ import TollgateCore
     @Test("the stored text form reads back to the same histogram; zero and tiny values count in the zero bucket")
     func encodedRoundTrip() throws {
         var histogram = LogHistogram()
-        for v in [0, 0.0001, 1.5, 1.5, 250, 60_000] { histogram.add(v) }
+        for v in [0, 0.0001, 0.5, 1.5, 1.5, 250, 60_000] { histogram.add(v) }
         let decoded = try #require(LogHistogram(encoded: histogram.encoded))
         #expect(decoded == histogram)
         #expect(histogram.zeroCount == 2)
         #expect(histogram.quantile(0.25) == 0)
         #expect(LogHistogram(encoded: "garbage") == nil)
+        #expect(LogHistogram(encoded: "z:1;3:x") == nil)
+        #expect(LogHistogram(encoded: "z:0;") == LogHistogram())
         #expect(LogHistogram().quantile(0.5) == nil)
     }
 }
