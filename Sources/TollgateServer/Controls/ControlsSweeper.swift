@@ -12,8 +12,10 @@ struct ControlsSweeper: Service {
     let logger: Logger
     var batchSize = 1000
 
+    /// Ends at graceful shutdown, and at cancellation (the server could not start), which the
+    /// pause between passes would otherwise swallow.
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await sweep(now: Date())
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
@@ -24,7 +26,7 @@ struct ControlsSweeper: Service {
     func sweep(now: Date) async -> (answers: Int, counts: Int) {
         var answers = 0
         do {
-            while !Task.isShuttingDownGracefully {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let deleted = try await store.sweepCache(now: now, maxBytes: maxCacheBytes, limit: batchSize)
                 answers += deleted
                 if deleted < batchSize { break }
