@@ -68,6 +68,10 @@ public struct GatewayConfig: Sendable, Equatable {
     /// Longest silence from upstream, before or between body bytes, before the call is cut.
     public var stallTimeoutSeconds = 300.0
     public var maxConnectionsPerHost = 512
+    /// A pooled upstream connection unused this long is closed.
+    public var upstreamIdleTimeoutSeconds = 60.0
+    /// PEM file of the certificate authorities trusted for upstream TLS, instead of the system's.
+    public var upstreamCAFile: String?
     public var bodyURLTTLSeconds = 1800
     /// `database` (beside the records) or `s3` (an S3-compatible bucket, presigned URLs).
     public var bodiesKind = "database"
@@ -230,6 +234,11 @@ public struct GatewayConfig: Sendable, Equatable {
         connectTimeoutSeconds = try v.double("upstream.connect_timeout_seconds", default: connectTimeoutSeconds)
         stallTimeoutSeconds = try v.double("upstream.stall_timeout_seconds", default: stallTimeoutSeconds)
         maxConnectionsPerHost = try v.int("upstream.max_connections_per_host", default: maxConnectionsPerHost)
+        upstreamIdleTimeoutSeconds = try v.double("upstream.idle_timeout_seconds", default: upstreamIdleTimeoutSeconds)
+        guard maxConnectionsPerHost > 0, upstreamIdleTimeoutSeconds > 0 else {
+            throw ConfigError("upstream.max_connections_per_host and upstream.idle_timeout_seconds must be positive")
+        }
+        upstreamCAFile = v.string("upstream.ca_file").flatMap { $0.isEmpty ? nil : $0 }
         bodyURLTTLSeconds = try v.int("bodies.url_ttl_seconds", default: bodyURLTTLSeconds)
         bodySigningKey = v.string("bodies.signing_key").flatMap { $0.isEmpty ? nil : $0 }
         bodiesKind = v.string("bodies.kind", default: bodiesKind)
