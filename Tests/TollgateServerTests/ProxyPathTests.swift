@@ -160,18 +160,25 @@ struct ProxyPathTests {
         // More than the kernel's buffers between provider and client can hold (up to 32 MB for
         // the gateway's receiving socket on this machine, 4 MB sending, the client's set small).
         let total = 128 << 20
-        let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+        // The provider writes with blocking sends on its socket, so what it has sent is exactly
+        // what the gateway has taken in (no buffer in the provider's own memory).
         let written = Atomic<Int>(0)
-        let provider = try await FakeServer.start { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: String(total)], body: .init { writer in
-                while written.load(ordering: .relaxed) < total {
-                    try await writer.write(chunk)
-                    written.add(chunk.readableBytes, ordering: .relaxed)
-                }
-                try await writer.finish(nil)
-            })
+        let upstream = try RawUpstream { fd in
+            RawUpstream.readRequest(fd)
+            RawUpstream.write(fd, "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: \(total)\r\n\r\n")
+            let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+            while written.load(ordering: .relaxed) < total {
+                let size = min(chunk.count, total - written.load(ordering: .relaxed))
+                let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress, size, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { break }
+                written.add(n, ordering: .relaxed)
+            }
+            close(fd)
         }
-        let gateway = try await TestGateway.start(provider: provider)
+        defer { upstream.stop() }
+        let gateway = try await TestGateway.start { config in
+            config.providers = [ProviderRoute(name: "openai", origin: Origin(upstream.baseURL)!, format: .openai)]
+        }
         let connection = try await RawHTTP.onOwnThread {
             let connection = try RawConnection(port: gateway.server.port, receiveBuffer: 64 << 10)
             connection.send(Self.request("/v1/files/content", headers: "Connection: close\r\n"))
@@ -193,7 +200,6 @@ struct ProxyPathTests {
         }
         #expect(received == total)
         try await gateway.stop()
-        try await provider.stop()
     }
 
     @Test("a body over server.max_body_bytes gets 413 from its Content-Length, before it is read, and nothing reaches the provider")
