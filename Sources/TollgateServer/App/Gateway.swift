@@ -1,10 +1,11 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import TollgateCore
 
@@ -79,7 +80,6 @@ public enum Gateway {
         let queue = RecordQueue(capacity: config.storage.queueCapacity)
         let requestIDs = RequestIDRegistry()
         let wakeup = Wakeup()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: upstreamConfiguration(config))
         let timeout = config.webhooks.timeout
         let dispatch = WebhookDispatcher.Settings(
             maxConcurrency: config.webhooks.maxConcurrency, maxPerDestination: config.webhooks.maxPerDestination,
@@ -91,13 +91,6 @@ public enum Gateway {
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
             requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal(storeChanged: $0) },
             fresh: fresh, freshLease: dispatch.lease, s3: s3, batchSize: config.storage.batchSize, logger: logger
-        )
-        let proxy = ProxyResponder(
-            routing: RoutingTable(providers: config.routing.providers, defaultProvider: config.routing.defaultProvider, allowedTargetOrigins: config.routing.allowedTargetURLs),
-            gatewayKeys: Dictionary(config.auth.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
-            client: client, queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
-            maxBodyBytes: config.server.maxBodyBytes, maxHeadBytes: config.server.maxHeaderBytes,
-            maxKeptResponseBytes: config.bodies.maxKeptBytes, logger: logger
         )
         let retention = RetentionSweeper(
             store: store,
@@ -144,20 +137,25 @@ public enum Gateway {
             sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.server.publicURL?.lowercased().hasPrefix("https://") == true),
             links: links, api: { try await api.respond(to: $0, context: $1) }
         ).register(on: router)
-        let responder = GatewayResponder(
-            management: router.router.buildResponder(), paths: router.paths, adminKeys: KeyScreen(keys: auth.keys), proxy: proxy
+        let pools = UpstreamPools(settings: try upstreamSettings(config))
+        let proxyEnvironment = ProxyEnvironment(
+            routing: RoutingTable(providers: config.routing.providers, defaultProvider: config.routing.defaultProvider, allowedTargetOrigins: config.routing.allowedTargetURLs),
+            gatewayKeys: Dictionary(config.auth.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }), queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
+            maxBodyBytes: config.server.maxBodyBytes, maxHeadBytes: config.server.maxHeaderBytes, maxKeptResponseBytes: config.bodies.maxKeptBytes,
+            management: router.paths, adminKeys: KeyScreen(keys: auth.keys), pools: pools, logger: logger
         )
+        let responder = ManagementResponder(management: router.router.buildResponder(), paths: router.paths)
 
         let headerTimeout = TimeAmount(config.server.headerTimeout)
         let idleTimeout = TimeAmount(config.server.idleTimeout)
         let app = Application(
             responder: responder,
             server: HTTPServerBuilder { respond in
-                GatewayChannel(http1: HTTP1Channel(responder: respond), headerTimeout: headerTimeout, idleTimeout: idleTimeout)
+                GatewayChannel(http1: HTTP1Channel(responder: respond), headerTimeout: headerTimeout, idleTimeout: idleTimeout, proxy: proxyEnvironment)
             },
             configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
             services: [
-                store, S3Service(s3: s3), HTTPClientService(client: client), retention,
+                store, S3Service(s3: s3), UpstreamPoolService(pools: pools), retention,
                 ControlsSweeper(store: store, maxCacheBytes: config.cache.maxBytes, interval: config.cache.sweepInterval, logger: logger),
                 dispatcher, writer,
             ],
@@ -210,16 +208,27 @@ public enum Gateway {
         }
     }
 
-    static func upstreamConfiguration(_ config: GatewayConfig) -> HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: TimeAmount(config.upstream.connectTimeout), read: TimeAmount(config.upstream.stallTimeout)),
-            decompression: .disabled
+    static func upstreamSettings(_ config: GatewayConfig) throws -> UpstreamSettings {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.applicationProtocols = ["http/1.1"]
+        if let caFile = config.upstream.caFile {
+            tls.trustRoots = .file(caFile)
+        }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ConfigError("upstream.ca_file: cannot load \(config.upstream.caFile ?? "the system's trust roots"): \(error)")
+        }
+        let loops = max(1, System.coreCount)
+        return UpstreamSettings(
+            connectTimeout: TimeAmount(config.upstream.connectTimeout),
+            stallTimeout: TimeAmount(config.upstream.stallTimeout),
+            maxConnectionsPerOrigin: max(1, (config.upstream.maxConnectionsPerHost + loops - 1) / loops),
+            maxWaiting: max(64, config.upstream.maxConnectionsPerHost * 8),
+            idleTimeout: TimeAmount(config.upstream.idleTimeout),
+            tls: context
         )
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = config.upstream.maxConnectionsPerHost
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.tracing.tracer = nil  // no tracing backend: skip building a span per call
-        return configuration
     }
 
     /// A configured secret, or the one stored under `storage.path`, or a new one written there.
@@ -237,32 +246,22 @@ public enum Gateway {
     }
 }
 
-/// Sends what the management API claims (``ManagementPaths``, decided on the normalised path) to
-/// its router and everything else to the proxy, so the hot path skips routing. A request for the
-/// proxy that carries an admin key anywhere is refused and not recorded: admin keys never leave
-/// the gateway.
-struct GatewayResponder<Management: HTTPResponder>: HTTPResponder where Management.Context == BasicRequestContext {
+/// The management API's side of the port: ``ProxyHandler`` passes Hummingbird only the requests
+/// ``ManagementPaths`` claims (decided on the normalised path), and this sends each to its route
+/// by that normalised path. Calls to providers never reach it.
+struct ManagementResponder<Management: HTTPResponder>: HTTPResponder where Management.Context == BasicRequestContext {
     let management: Management
     let paths: ManagementPaths
-    let adminKeys: KeyScreen
-    let proxy: ProxyResponder
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         let path = request.uri.path
-        if let routed = paths.route(path) {
-            guard routed != path else { return try await management.respond(to: request, context: context) }
-            var head = request.head
-            head.path = routed + (request.uri.query.map { "?" + $0 } ?? "")
-            return try await management.respond(to: Request(head: head, body: request.body), context: context)
+        guard let routed = paths.route(path) else {
+            return GatewayError.response(status: .notFound, type: "not_found", message: "no route for \(path)", id: nil)
         }
-        if adminKeys.isCarried(headers: request.headers.lazy.map { ($0.name.rawName, $0.value) }, target: request.head.path ?? path) {
-            return GatewayError.response(
-                status: .forbidden, type: "admin_key_refused",
-                message: "this request carries a Tollgate admin key, and admin keys are never forwarded to a provider: call the provider with its own key (and Helicone-Auth: Bearer <gateway key>), and use the admin key only for Tollgate's API",
-                id: nil
-            )
-        }
-        return try await proxy.respond(to: request, context: context)
+        guard routed != path else { return try await management.respond(to: request, context: context) }
+        var head = request.head
+        head.path = routed + (request.uri.query.map { "?" + $0 } ?? "")
+        return try await management.respond(to: Request(head: head, body: request.body), context: context)
     }
 }
 
@@ -276,12 +275,12 @@ struct S3Service: Service {
     }
 }
 
-/// Shuts the upstream client down after the server and recorder have stopped.
-struct HTTPClientService: Service {
-    let client: HTTPClient
+/// Closes the pooled upstream connections once the server has stopped.
+struct UpstreamPoolService: Service {
+    let pools: UpstreamPools
 
     func run() async throws {
         try? await gracefulShutdown()
-        try await client.shutdown()
+        await pools.shutdown()
     }
 }

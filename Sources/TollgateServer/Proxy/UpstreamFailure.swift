@@ -1,9 +1,8 @@
-import AsyncHTTPClient
 import NIOCore
 import NIOPosix
 import TollgateCore
 
-/// Maps an upstream client error to what the caller gets (502 or 504) and what is recorded.
+/// Maps an upstream connection's error to what the caller gets (502 or 504) and what is recorded.
 enum UpstreamFailure {
     /// When the error came: before the response head (nothing sent to the client yet), or while
     /// the answer streamed, after `bytes` of it.
@@ -13,16 +12,23 @@ enum UpstreamFailure {
     }
 
     static func classify(_ error: any Error, host: String, phase: Phase) -> (status: Int, failure: Failure) {
-        if let error = error as? HTTPClientError {
+        if let error = error as? UpstreamError {
             switch error {
-            case .readTimeout, .deadlineExceeded:
+            case .stalled:
                 return (504, Failure(.upstreamTimeout, "\(host) sent nothing for longer than upstream.stall_timeout_seconds"))
             case .connectTimeout:
                 return (504, Failure(.upstreamTimeout, "connecting to \(host) took longer than upstream.connect_timeout_seconds"))
-            case .remoteConnectionClosed:
+            case .closed:
                 return (502, Failure(.upstreamFailed, "\(host) closed the connection \(phase.when)"))
-            default:
-                break
+            case .busy:
+                return (503, Failure(.upstreamUnreachable, "too many calls wait for a connection to \(host) (upstream.max_connections_per_host)"))
+            case .connect(let cause):
+                if case ChannelError.connectTimeout = cause {
+                    return (504, Failure(.upstreamTimeout, "connecting to \(host) took longer than upstream.connect_timeout_seconds"))
+                }
+                return (502, Failure(.upstreamUnreachable, "cannot connect to \(host): \(cause)"))
+            case .io(let cause):
+                return classify(cause, host: host, phase: phase)
             }
         }
         if error is CancellationError {
@@ -51,3 +57,5 @@ extension UpstreamFailure.Phase {
         }
     }
 }
+
+extension Failure: Error {}

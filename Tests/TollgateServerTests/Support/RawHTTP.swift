@@ -87,6 +87,29 @@ final class RawUpstream: @unchecked Sendable {
         }
     }
 
+    /// Reads one request (head and `Content-Length` body) and nothing after it; false when the
+    /// connection closed first.
+    static func readOneRequest(_ fd: Int32) -> Bool {
+        var received = [UInt8]()
+        var byte: UInt8 = 0
+        while true {
+            guard recv(fd, &byte, 1, 0) == 1 else { return false }
+            received.append(byte)
+            if received.count >= 4, received.suffix(4) == [13, 10, 13, 10] { break }
+        }
+        let head = String(decoding: received, as: UTF8.self).lowercased()
+        let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        var body = [UInt8](repeating: 0, count: max(length, 1))
+        var got = 0
+        while got < length {
+            let n = body[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, length - got, 0) }
+            if n <= 0 { return false }
+            got += n
+        }
+        return true
+    }
+
     static func write(_ fd: Int32, _ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -106,8 +129,12 @@ final class RawConnection: @unchecked Sendable {
     enum Read: Equatable { case data([UInt8]), closed, timedOut }
     private let fd: Int32
 
-    init(port: Int) throws {
+    /// `receiveBuffer` fixes the socket's receive buffer (the kernel otherwise grows it to tens of MB).
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -119,6 +146,9 @@ final class RawConnection: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+
+    /// Closes the client's side: the server sees the client leave.
+    func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// Sends all of `bytes`; false once the server has closed the connection.
     @discardableResult
