@@ -23,7 +23,8 @@ struct RetentionSweeper: Service {
     func run() async throws {
         // Always runs: analytics' minute and hour rows are kept for a set time even when records
         // are kept forever.
-        while !Task.isShuttingDownGracefully {
+        // Cancelled (another service failed, such as a server that cannot bind), it stops at once.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await sweep()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.interval) }
         }
