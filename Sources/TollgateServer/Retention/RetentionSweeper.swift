@@ -23,7 +23,6 @@ struct RetentionSweeper: Service {
     func run() async throws {
         // Always runs: analytics' minute and hour rows are kept for a set time even when records
         // are kept forever.
-        // Cancelled (another service failed, such as a server that cannot bind), it stops at once.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await sweep()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.interval) }
@@ -46,7 +45,7 @@ struct RetentionSweeper: Service {
 
     func drain(_ what: String, _ batch: () async throws -> Int) async {
         var total = 0
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let deleted = try await batch()
                 total += deleted
