@@ -247,11 +247,18 @@ extension DashboardPages {
             """)
     }
 
+    /// A group's cost, or a dash when none of its calls had a price (not $0: nobody knows it).
+    static func knownCost(_ line: JSONValue) -> String {
+        let count = line["count"]?.intValue ?? 0
+        if count > 0, line["unpriced_count"]?.intValue == count { return "–" }
+        return usd(line["cost_usd"]?.doubleValue ?? 0)
+    }
+
     static func costTable(_ lines: [JSONValue], heading: String) -> HTML {
         let rows: [HTML] = lines.prefix(20).map { l in
             """
             <tr><td>\(groupLabel(l))</td><td class="num">\(int(l["count"]))</td><td class="num">\(int(l["total_tokens"]))</td>\
-            <td class="num">\(usd(l["cost_usd"]?.doubleValue ?? 0))</td><td class="num">\(int(l["unpriced_count"]))</td></tr>
+            <td class="num">\(knownCost(l))</td><td class="num">\(int(l["unpriced_count"]))</td></tr>
             """
         }
         let table: HTML = lines.isEmpty

@@ -1,10 +1,20 @@
 import Foundation
 import Testing
-import TollgateCore
+@testable import TollgateCore
 
 /// The analytics pages' pure parts: a period's buckets, timeseries JSON turned into chart series.
 @Suite struct AnalyticsPagesTests {
     static let now = ISO8601DateFormatter().date(from: "2026-12-03T12:34:56Z")!
+
+    @Test("a cost table shows a dash, not $0, for a group none of whose calls had a price")
+    func unpricedGroupsHaveNoCost() {
+        func line(_ group: String, count: Double, unpriced: Double, cost: Double) -> JSONValue {
+            .object([("group", .string(group)), ("count", .number(count)), ("total_tokens", .number(10)), ("cost_usd", .number(cost)), ("unpriced_count", .number(unpriced))])
+        }
+        let html = DashboardPages.costTable([line("gpt-4o-mini", count: 2, unpriced: 0, cost: 0.00048), line("gpt-9-preview", count: 1, unpriced: 1, cost: 0)], heading: "Model").markup
+        #expect(html.contains("<td>gpt-9-preview</td><td class=\"num\">1</td><td class=\"num\">10</td><td class=\"num\">–</td>"))
+        #expect(!html.contains("$0<"))
+    }
 
     @Test("a period's chart spans its buckets, oldest first, up to the current one")
     func periodBuckets() {
