@@ -34,6 +34,13 @@ public struct Exchange: Sendable {
     public var upstreamLatencyMs: Double?
     /// Answered from the response cache: nothing was sent upstream, and the call costs nothing.
     public var cacheHit = false
+    /// Every time the call was sent upstream, when the caller asked for retries or fallbacks.
+    public var attempts: [Attempt]?
+    /// The `Helicone-Fallbacks` entry whose answer the client got.
+    public var fallbackIndex: Int?
+    /// The rate-limit policies that applied to the call (header and config), so its cost can be
+    /// charged to the cents ones once it is known.
+    public var rateLimits: [RateLimitPolicy] = []
     public var failure: Failure?
 
     /// Whether only the start and end of the response were kept.
@@ -79,6 +86,8 @@ public struct Failure: Sendable, Equatable, CustomStringConvertible {
         case upstreamTimeout = "upstream_timeout"
         case upstreamFailed = "upstream_failed"
         case clientCancelled = "client_cancelled"
+        /// Refused by a rate limit (`Helicone-RateLimit-Policy` or the gateway key's); not forwarded.
+        case rateLimited = "rate_limited"
     }
 
     public var kind: Kind

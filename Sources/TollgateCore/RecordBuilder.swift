@@ -56,7 +56,7 @@ public struct RecordBuilder: Sendable {
             latencyMs: exchange.latencyMs, timeToFirstTokenMs: exchange.stream ? exchange.timeToFirstByteMs : nil,
             upstreamLatencyMs: exchange.upstreamLatencyMs,
             overheadMs: exchange.upstreamLatencyMs.map { max(0, exchange.latencyMs - $0) },
-            cacheHit: exchange.cacheHit, costSavedUSD: saved,
+            cacheHit: exchange.cacheHit, costSavedUSD: saved, attempts: exchange.attempts, fallbackIndex: exchange.fallbackIndex,
             requestBytes: exchange.requestBody.count, responseBytes: exchange.responseBytes,
             responseTruncated: exchange.responseTruncated, error: error
         )

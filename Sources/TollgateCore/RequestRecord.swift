@@ -29,6 +29,10 @@ public struct RequestRecord: Sendable, Equatable {
     public var cacheHit: Bool
     /// For a cache hit, what the call would have cost (its `costUSD` is 0).
     public var costSavedUSD: Double?
+    /// Every time the call was sent upstream, when the caller asked for retries or fallbacks.
+    public var attempts: [Attempt]?
+    /// The `Helicone-Fallbacks` entry whose answer the client got.
+    public var fallbackIndex: Int?
     public var requestBytes: Int
     /// The response body's size as sent.
     public var responseBytes: Int
@@ -42,7 +46,7 @@ public struct RequestRecord: Sendable, Equatable {
         model: String?, status: Int, stream: Bool, userID: String?, properties: [Property],
         sessionID: String?, sessionPath: String?, sessionName: String?, usage: TokenUsage?,
         costUSD: Double?, latencyMs: Double, timeToFirstTokenMs: Double?, upstreamLatencyMs: Double? = nil,
-        overheadMs: Double? = nil, cacheHit: Bool = false, costSavedUSD: Double? = nil, requestBytes: Int,
+        overheadMs: Double? = nil, cacheHit: Bool = false, costSavedUSD: Double? = nil, attempts: [Attempt]? = nil, fallbackIndex: Int? = nil, requestBytes: Int,
         responseBytes: Int, responseTruncated: Bool = false, error: String?
     ) {
         self.id = id
@@ -67,6 +71,8 @@ public struct RequestRecord: Sendable, Equatable {
         self.overheadMs = overheadMs
         self.cacheHit = cacheHit
         self.costSavedUSD = costSavedUSD
+        self.attempts = attempts
+        self.fallbackIndex = fallbackIndex
         self.requestBytes = requestBytes
         self.responseBytes = responseBytes
         self.responseTruncated = responseTruncated

@@ -111,4 +111,31 @@ public struct RoutingTable: Sendable {
         }
         return .failure(RouteError(status: 404, type: "unknown_route", message: "no provider for path \(path.prefix(200)); use /{provider}/..., /v1/... or Helicone-Target-URL"))
     }
+
+    /// Where `Helicone-Fallbacks` entry `index` sends the call that `routed` would have gone to:
+    /// the request's path after its provider prefix, on the entry's origin. The entry must be a
+    /// configured provider's base URL (then that provider's name, format and base path apply) or
+    /// an origin on the Target-URL allowlist (the routed format applies: the body is the same).
+    public func fallback(_ url: String, index: Int, path: String, query: String?, routed: UpstreamTarget) -> Result<UpstreamTarget, RouteError> {
+        let suffix = query.map { $0.isEmpty ? "" : "?" + $0 } ?? ""
+        guard let origin = Origin(url) else {
+            return .failure(RouteError(status: 400, type: "invalid_header", message: "Helicone-Fallbacks entry \(index): target-url must be a base URL like https://host[:port], got '\(url.prefix(200))'"))
+        }
+        let relative = providerRelative(path)
+        let sameOrigin = providers.values.filter { $0.origin.origin == origin.origin }.sorted { $0.name < $1.name }
+        if let provider = sameOrigin.first(where: { $0.origin.basePath == origin.basePath }) ?? (origin.basePath.isEmpty ? sameOrigin.first : nil) {
+            return .success(UpstreamTarget(provider: provider.name, format: provider.format, origin: provider.origin, pathAndQuery: provider.origin.basePath + relative + suffix))
+        }
+        guard origin.basePath.isEmpty, allowedTargetOrigins.contains(origin.origin) else {
+            return .failure(RouteError(status: 400, type: "target_url_not_allowed", message: "Helicone-Fallbacks entry \(index): \(url.prefix(200)) is neither a configured provider nor in routing.allowed_target_urls"))
+        }
+        return .success(UpstreamTarget(provider: origin.host, format: routed.format, origin: origin, pathAndQuery: relative + suffix))
+    }
+
+    /// A request path without its provider prefix (`/anthropic/v1/messages` → `/v1/messages`).
+    func providerRelative(_ path: String) -> String {
+        let first = path.dropFirst().prefix(while: { $0 != "/" })
+        guard providers[String(first)] != nil else { return path }
+        return String(path.dropFirst(first.count + 1))
+    }
 }

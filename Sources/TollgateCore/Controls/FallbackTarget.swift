@@ -33,6 +33,16 @@ public struct FallbackTarget: Sendable, Equatable {
         onCodes.contains { $0.contains(status) }
     }
 
+    /// `overrides` merged into a JSON object body's top level, replacing members of the same
+    /// name; any other body is returned unchanged.
+    public static func merge(_ overrides: [(String, JSONValue)], into body: [UInt8]) -> [UInt8] {
+        guard let value = try? JSONParser.parse(body), var members = value.objectValue else { return body }
+        for (key, override) in overrides {
+            if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = override } else { members.append((key, override)) }
+        }
+        return JSONValue.object(members).serialized()
+    }
+
     static let form = #"a JSON array of {"target-url": "https://…", "headers": {…}, "onCodes": [429, {"from": 500, "to": 599}], "bodyKeyOverride": {…}}"#
 
     /// The entries of a `Helicone-Fallbacks` value, 1 to 10 of them.

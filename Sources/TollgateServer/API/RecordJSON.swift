@@ -39,6 +39,8 @@ enum RecordJSON {
             ("overhead_ms", double(r.overheadMs)),
             ("cache_hit", .bool(r.cacheHit)),
             ("cost_saved_usd", double(r.costSavedUSD)),
+            ("attempts", r.attempts.map { .array($0.map(\.json)) } ?? .null),
+            ("fallback_index", int(r.fallbackIndex)),
             ("request_bytes", .number(Double(r.requestBytes))),
             ("response_bytes", .number(Double(r.responseBytes))),
             ("response_truncated", .bool(r.responseTruncated)),

@@ -90,7 +90,8 @@ public enum Gateway {
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
             requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal(storeChanged: $0) },
-            fresh: fresh, freshLease: dispatch.lease, s3: s3, batchSize: config.storage.batchSize, logger: logger
+            fresh: fresh, freshLease: dispatch.lease, s3: s3, limiter: RateLimiter(store: store),
+            batchSize: config.storage.batchSize, logger: logger
         )
         let retention = RetentionSweeper(
             store: store,
@@ -140,7 +141,8 @@ public enum Gateway {
         let pools = UpstreamPools(settings: try upstreamSettings(config))
         let proxyEnvironment = ProxyEnvironment(
             routing: RoutingTable(providers: config.routing.providers, defaultProvider: config.routing.defaultProvider, allowedTargetOrigins: config.routing.allowedTargetURLs),
-            gatewayKeys: Dictionary(config.auth.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }), queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
+            gatewayKeys: Dictionary(config.auth.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
+            rateLimits: config.auth.rateLimits, admission: CallAdmission(requestIDs: requestIDs, records: store, controls: store, logger: logger), queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
             maxBodyBytes: config.server.maxBodyBytes, maxHeadBytes: config.server.maxHeaderBytes, maxKeptResponseBytes: config.bodies.maxKeptBytes,
             management: router.paths, adminKeys: KeyScreen(keys: auth.keys), pools: pools, logger: logger
         )

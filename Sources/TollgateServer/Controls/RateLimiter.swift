@@ -17,12 +17,14 @@ struct RateLimiter: Sendable {
     /// A call's verdict and the headers its answer carries.
     struct Verdict: Sendable, Equatable {
         var allowed: Bool
+        /// The policy the headers describe: the one that refused, or the tightest that allowed.
+        var policy: RateLimitPolicy
         /// `Helicone-RateLimit-Limit`, `-Remaining` and `-Policy` of the tightest policy, and
         /// `Retry-After` when refused.
         var headers: [(String, String)]
 
         static func == (a: Verdict, b: Verdict) -> Bool {
-            a.allowed == b.allowed && a.headers.elementsEqual(b.headers, by: ==)
+            a.allowed == b.allowed && a.policy == b.policy && a.headers.elementsEqual(b.headers, by: ==)
         }
     }
 
@@ -52,13 +54,13 @@ struct RateLimiter: Sendable {
                 for (subject, window) in counted {
                     try await store.addToRateLimit(subject: subject, window: window, amount: -1)
                 }
-                return Verdict(allowed: false, headers: Self.headers(policy, decision))
+                return Verdict(allowed: false, policy: policy, headers: Self.headers(policy, decision))
             }
             if tightest == nil || decision.remaining < tightest!.decision.remaining {
                 tightest = (policy, decision)
             }
         }
-        return tightest.map { Verdict(allowed: true, headers: Self.headers($0.policy, $0.decision)) }
+        return tightest.map { Verdict(allowed: true, policy: $0.policy, headers: Self.headers($0.policy, $0.decision)) }
     }
 
     /// Charges a finished call's cost to its cents policies.

@@ -21,6 +21,7 @@ public final class GatewayMetrics: Sendable {
         var costs: [[String]: Double] = [:]
         var failures: [[String]: Int64] = [:]
         var unpriced: [String: Int64] = [:]
+        var cacheHits: [[String]: (count: Int64, saved: Double)] = [:]
         for (record, isUnpriced) in batch {
             let model = record.model ?? "unknown"
             requests[[record.provider, model, String(record.status)], default: 0] += 1
@@ -32,6 +33,10 @@ public final class GatewayMetrics: Sendable {
             }
             if let cost = record.costUSD { costs[[record.provider, model], default: 0] += cost }
             if isUnpriced { unpriced[model, default: 0] += 1 }
+            if record.cacheHit {
+                cacheHits[[record.provider, model], default: (0, 0)].count += 1
+                cacheHits[[record.provider, model], default: (0, 0)].saved += record.costSavedUSD ?? 0
+            }
             if let error = record.error, let kind = error.split(separator: ":").first {
                 failures[[record.provider, String(kind)], default: 0] += 1
             }
@@ -59,6 +64,13 @@ public final class GatewayMetrics: Sendable {
         for (model, count) in unpriced {
             registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "unpriced_requests", unitName: "total", helpText: "Calls with usage but no price for their model (cost null); see GET /v1/pricing/unpriced"),
                                  labels: [("model", model)]).increment(by: count)
+        }
+        for (key, hits) in cacheHits {
+            let labels = [("provider", key[0]), ("model", key[1])]
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "cache_hits", unitName: "total", helpText: "Calls answered from the response cache"), labels: labels)
+                .increment(by: hits.count)
+            registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "cache_saved", unitName: "usd_total", helpText: "What the cache hits would have cost in USD"), labels: labels)
+                .increment(by: hits.saved)
         }
         for (key, count) in failures {
             registry.makeCounter(descriptor: .init(namespace: "tollgate", metricName: "request_failures", unitName: "total", helpText: "Calls that did not complete normally"),

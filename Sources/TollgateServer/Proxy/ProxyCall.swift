@@ -7,21 +7,34 @@ import TollgateCore
 /// One call from client to provider and back, on the client connection's event loop.
 ///
 /// Phases, in order: read tags and auth (``GatewayHeaders``) and pick the upstream
-/// (``RoutingTable``) at the head; collect the body (bounded by `server.max_body_bytes`); claim a
-/// client-chosen id; rewrite the request (strip `Helicone-*` and hop-by-hop headers, inject
-/// `stream_options.include_usage`); take a pooled connection and send; pass the answer's buffers
-/// to the client as they arrive while noting the first byte and keeping the recorder's copy; hand
-/// the finished ``Exchange`` to the ``RecordQueue``. Until the answer's head is written to the
-/// client nothing is committed, so a call may still be sent again (a reused connection the
-/// provider had closed is retried once on a new one) or answered by the gateway itself.
+/// (``RoutingTable``, and each `Helicone-Fallbacks` entry) at the head; collect the body
+/// (bounded by `server.max_body_bytes`); if the call needs the store before it goes (a
+/// client-chosen id, rate limits, the cache), ask it in one hop off the loop
+/// (``CallAdmission``), which may answer it (409, 429, a cached answer); rewrite the request
+/// (strip `Helicone-*` and hop-by-hop headers, inject `stream_options.include_usage`); take a
+/// pooled connection and send; pass the answer's buffers to the client as they arrive while
+/// noting the first byte and keeping the recorder's copy; hand the finished ``Exchange`` to the
+/// ``RecordQueue``.
+///
+/// Until the answer's head is written to the client nothing is committed, so a call may still be
+/// sent again: a reused connection the provider had closed is retried once on a new one, and an
+/// answer that `Helicone-Retry-*` or `Helicone-Fallbacks` pass over (``AttemptPlan``) is read
+/// for the record and the call sent again, to the same target after a wait or to the next entry.
 final class ProxyCall: UpstreamCallDelegate {
     private enum Phase {
         case readingBody
         /// Answered by the gateway before the body ended; the rest of the body is dropped.
         case refused
-        case claiming
+        /// The store is being asked (``CallAdmission``).
+        case admitting
         case waitingForConnection(LoopPool.Waiter?)
         case sent(UpstreamConnection)
+        /// An answer the plan passes over: its body is read for the record, then `step` is taken.
+        case passingOver(UpstreamConnection, AttemptPlan.Step)
+        /// Waiting before a retry.
+        case backingOff(Scheduled<Void>)
+        /// The answer is complete and its end waits until it is in the cache.
+        case keeping
         case done
     }
 
@@ -38,18 +51,42 @@ final class ProxyCall: UpstreamCallDelegate {
     private var tags = GatewayTags()
     private var id = UUID()
     private var project = ""
-    private var target: UpstreamTarget?
+    /// Where the call goes: the routed target, or one per `Helicone-Fallbacks` entry.
+    private var targets: [UpstreamTarget] = []
+    /// The entry of ``targets`` being tried.
+    private var entry = 0
+    private var retriesMade = 0
+    /// The rate-limit policies that apply: the gateway key's and the call's own.
+    private var policies: [RateLimitPolicy] = []
+    /// `Helicone-RateLimit-*` (and `Helicone-Cache`) headers every answer of this call carries.
+    private var controlHeaders: [(String, String)] = []
+    private var cacheKey: String?
     private var body: ByteBuffer?
     private var exchange: Exchange?
     /// The client asked to close after this answer (HTTP/1.1 `Connection: close`).
     private var closeAfterAnswer = false
+    /// The request's headers as forwarded (without `Host` and `Content-Length`), and its body as
+    /// sent to the first target.
+    private var forwardedHeaders = HTTPHeaders()
+    private var requestBody: ByteBuffer?
+    private var sendsBody = false
+    /// The current attempt's request, kept to send again on a fresh connection.
     private var upstreamHead: HTTPRequestHead?
     private var upstreamBody: ByteBuffer?
     private var sentAt = ContinuousClock.now
-    private var attempts = 0
+    /// The current attempt was already sent again once on a fresh connection.
+    private var reconnected = false
+    /// The start of an answer being passed over, and its status.
+    private var passedOver: (status: Int, body: [UInt8])?
     private var answerHeadSent = false
     private var capture: BodyCapture?
     private var filter: UsageChunkFilter?
+    /// A cacheable JSON answer's body, held until it is in the cache (so the next identical call
+    /// finds it); nil when not holding.
+    private var held: ByteBuffer?
+    /// The answer goes into the cache once complete.
+    private var keepsAnswer = false
+    private var keptHeaders: [(String, String)] = []
     private var chunks = 0
 
     init(environment: ProxyEnvironment, pool: LoopPool, handler: ProxyHandler, context: ChannelHandlerContext, head: HTTPRequestHead, uri: URI) {
@@ -85,16 +122,32 @@ final class ProxyCall: UpstreamCallDelegate {
             project = "default"
         } else if let key = tags.gatewayKey, let found = environment.gatewayKeys[key] {
             project = found
+            policies = environment.rateLimits[key] ?? []
         } else {
             let message = tags.gatewayKey == nil ? "missing Helicone-Auth: Bearer <gateway key>" : "unknown gateway key in Helicone-Auth"
             refuse(.unauthorized, type: "unauthorized", message: message, id: id)
             return
         }
+        if let policy = tags.controls.rateLimit { policies.append(policy) }
+        let routed: UpstreamTarget
         switch environment.routing.resolve(path: uri.path, query: uri.query, targetURL: tags.targetURL) {
-        case .success(let resolved): target = resolved
+        case .success(let resolved): routed = resolved
         case .failure(let error):
             refuse(HTTPResponseStatus(statusCode: error.status), type: error.type, message: error.message, id: id)
             return
+        }
+        targets = [routed]
+        if let fallbacks = tags.controls.fallbacks {
+            // Every entry is checked before anything is sent.
+            targets = []
+            for (index, fallback) in fallbacks.enumerated() {
+                switch environment.routing.fallback(fallback.targetURL, index: index, path: uri.path, query: uri.query, routed: routed) {
+                case .success(let target): targets.append(target)
+                case .failure(let error):
+                    refuse(HTTPResponseStatus(statusCode: error.status), type: error.type, message: error.message, id: id)
+                    return
+                }
+            }
         }
         if let length = headers.first(name: "content-length").flatMap(Int.init), length > environment.maxBodyBytes {
             refuseTooLarge()
@@ -123,92 +176,141 @@ final class ProxyCall: UpstreamCallDelegate {
             phase = .done
             handler.callEnded(self)
         case .readingBody:
-            if tags.requestID != nil {
-                claimID()
-            } else {
-                prepare()
+            if prepare() {
+                if tags.requestID != nil || !policies.isEmpty || tags.controls.cache != nil {
+                    admit()
+                } else {
+                    sendAttempt()
+                }
             }
         default:
             break
         }
     }
 
-    /// A client-chosen id must be free: held by no call in flight and not in the store. The store
-    /// is asked off the event loop; the call comes back to it after.
-    private func claimID() {
-        phase = .claiming
-        let (registry, store, id) = (environment.requestIDs, environment.store, id)
-        let promise = context.eventLoop.makePromise(of: RequestIDRegistry.Claim.self)
-        promise.completeWithTask { await registry.claim(id, unlessRecordedIn: store) }
-        promise.futureResult.assumeIsolated().whenSuccess { claim in
-            guard case .claiming = self.phase else {
-                // The client left meanwhile.
-                if claim == .claimed { registry.release(id) }
-                return
-            }
-            switch claim {
-            case .claimed: self.prepare()
-            case .used: self.duplicateID()
-            case .unavailable:
-                self.answerRefusal(
-                    .serviceUnavailable, type: "store_unavailable",
-                    message: "cannot check whether Helicone-Request-Id \(id.uuidString.lowercased()) was already used: the database is not answering; retry, or send the call without it", id: id
-                )
-            }
-        }
-    }
-
-    private func duplicateID() {
-        answerRefusal(.conflict, type: "duplicate_request_id", message: "Helicone-Request-Id \(id.uuidString.lowercased()) was already used", id: id)
-    }
-
-    /// Rewrites the request for the provider and sends it.
-    private func prepare() {
-        guard let target else { return }
+    /// Rewrites the request for the provider: the record's ``Exchange``, the forwarded headers and
+    /// the body. False when the call was refused instead.
+    private func prepare() -> Bool {
+        let target = targets[0]
         let body = self.body ?? context.channel.allocator.buffer(capacity: 0)
+        self.body = nil
         let requestBytes = Array(body.readableBytesView)
         var exchange = Exchange(
             id: id, project: project, receivedAt: receivedAt, method: head.method.rawValue,
             path: uri.path, target: target, tags: tags, requestBody: requestBytes
         )
+        exchange.rateLimits = policies
+        if tags.controls.retry != nil || tags.controls.fallbacks != nil { exchange.attempts = [] }
         var upstreamBody = body
         if target.format == .openai, let rewritten = StreamRequestRewriter.injectIncludeUsage(into: requestBytes) {
             upstreamBody = context.channel.allocator.buffer(bytes: rewritten)
             exchange.injectedUsage = true
         }
-
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 3)
-        let origin = target.origin
-        headers.add(name: "Host", value: origin.port == (origin.scheme == "https" ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)")
         let connectionTokens = GatewayHeaders.connectionTokens(head.headers.first(name: "connection"))
-        var headBytes = head.method.rawValue.utf8.count + target.pathAndQuery.utf8.count + origin.host.utf8.count + 128
+        var headBytes = head.method.rawValue.utf8.count + 128
         for (name, value) in head.headers where GatewayHeaders.forwardsUpstream(name.lowercased(), connectionTokens: connectionTokens) {
             headers.add(name: name, value: value)
             headBytes += name.utf8.count + value.utf8.count + 4
         }
-        guard headBytes <= environment.maxHeadBytes else {
+        // The largest head any entry gets: its path, host and own headers on top of the request's.
+        var largest = 0
+        for (index, target) in targets.enumerated() {
+            var bytes = target.pathAndQuery.utf8.count + target.origin.host.utf8.count
+            for (name, value) in tags.controls.fallbacks?[index].headers ?? [] { bytes += name.utf8.count + value.utf8.count + 4 }
+            largest = max(largest, bytes)
+        }
+        guard headBytes + largest <= environment.maxHeadBytes else {
             // Refused before any upstream work: a head this large is more than providers accept.
-            if tags.requestID != nil { environment.requestIDs.release(id) }
             answerRefusal(
                 .requestHeaderFieldsTooLarge, type: "headers_too_large",
-                message: "the request line and headers to forward are \(headBytes) bytes, over server.max_header_bytes (\(environment.maxHeadBytes))", id: id
+                message: "the request line and headers to forward are \(headBytes + largest) bytes, over server.max_header_bytes (\(environment.maxHeadBytes))", id: id
             )
-            return
+            return false
         }
         headers.add(name: "Accept-Encoding", value: "identity")
-        let sendsBody = upstreamBody.readableBytes > 0 || head.method == .POST || head.method == .PUT || head.method == .PATCH
-        if sendsBody { headers.add(name: "Content-Length", value: String(upstreamBody.readableBytes)) }
         self.exchange = exchange
-        self.upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: target.pathAndQuery, headers: headers)
-        self.upstreamBody = sendsBody ? upstreamBody : nil
-        self.body = nil
+        forwardedHeaders = headers
+        sendsBody = upstreamBody.readableBytes > 0 || head.method == .POST || head.method == .PUT || head.method == .PATCH
+        requestBody = upstreamBody
+        return true
+    }
+
+    /// A call that needs the store before it goes: its id, rate limits and the cache, asked off
+    /// the event loop in one hop; the call comes back to the loop with the verdict.
+    private func admit() {
+        phase = .admitting
+        var call = CallAdmission.Call(
+            id: id, claimsID: tags.requestID != nil, project: project, policies: policies,
+            user: tags.userID, properties: tags.properties
+        )
+        if let cache = tags.controls.cache, let exchange {
+            let target = targets[0]
+            let key = CacheKey.make(
+                project: project, provider: target.provider, method: head.method.rawValue, path: target.pathAndQuery,
+                body: exchange.requestBody, seed: cache.seed, ignoreKeys: cache.ignoreKeys
+            )
+            cacheKey = key
+            call.cache = (key, cache.bucketMaxSize)
+        }
+        let admission = environment.admission
+        let promise = context.eventLoop.makePromise(of: CallAdmission.Verdict.self)
+        promise.completeWithTask { await admission.decide(call) }
+        promise.futureResult.assumeIsolated().whenSuccess { verdict in
+            guard case .admitting = self.phase else {
+                // The client left meanwhile; a call that is not recorded frees its id.
+                if call.claimsID { self.environment.requestIDs.release(call.id) }
+                return
+            }
+            self.admitted(verdict)
+        }
+    }
+
+    private func admitted(_ verdict: CallAdmission.Verdict) {
+        switch verdict {
+        case .idUsed:
+            answerRefusal(.conflict, type: "duplicate_request_id", message: "Helicone-Request-Id \(id.uuidString.lowercased()) was already used", id: id)
+        case .idUnavailable:
+            answerRefusal(
+                .serviceUnavailable, type: "store_unavailable",
+                message: "cannot check whether Helicone-Request-Id \(id.uuidString.lowercased()) was already used: the database is not answering; retry, or send the call without it", id: id
+            )
+        case .limited(let limit):
+            controlHeaders = limit.headers
+            rateLimited(limit)
+        case .hit(let answer, let limit):
+            controlHeaders = limit?.headers ?? []
+            replay(answer)
+        case .forward(let limit):
+            controlHeaders = limit?.headers ?? []
+            if cacheKey != nil { controlHeaders.append(("Helicone-Cache", "MISS")) }
+            sendAttempt()
+        }
+    }
+
+    /// Sends the call to the current entry of ``targets``, with that entry's own headers and body
+    /// keys (`Helicone-Fallbacks`).
+    private func sendAttempt() {
+        let target = targets[entry]
+        let fallback = tags.controls.fallbacks?[entry]
+        var headers = forwardedHeaders
+        let origin = target.origin
+        headers.replaceOrAdd(name: "Host", value: origin.port == (origin.scheme == "https" ? 443 : 80) ? origin.host : "\(origin.host):\(origin.port)")
+        for (name, value) in fallback?.headers ?? [] { headers.replaceOrAdd(name: name, value: value) }
+        var body = requestBody
+        if let overrides = fallback?.bodyKeyOverride, !overrides.isEmpty, let original = body {
+            body = context.channel.allocator.buffer(bytes: FallbackTarget.merge(overrides, into: Array(original.readableBytesView)))
+        }
+        if sendsBody { headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0)) }
+        upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: target.pathAndQuery, headers: headers)
+        upstreamBody = sendsBody ? body : nil
+        reconnected = false
         send(fresh: false)
     }
 
     private func send(fresh: Bool) {
-        guard let target else { return }
-        attempts += 1
+        let target = targets[entry]
         phase = .waitingForConnection(nil)
         sentAt = .now
         let waiter = pool.acquire(target.origin, fresh: fresh) { [self] result in
@@ -228,12 +330,57 @@ final class ProxyCall: UpstreamCallDelegate {
         if let waiter, case .waitingForConnection = phase { phase = .waitingForConnection(waiter) }
     }
 
+    /// Notes the attempt that just ended on the record, when the caller asked for retries or
+    /// fallbacks.
+    private func noteAttempt(status: Int?, error: String? = nil, response: [UInt8]? = nil) {
+        guard exchange?.attempts != nil else { return }
+        let target = targets[entry]
+        let path = target.pathAndQuery.prefix { $0 != "?" }
+        exchange!.attempts!.append(Attempt(
+            url: target.origin.origin + path, status: status, durationMs: Self.milliseconds(since: sentAt),
+            error: error, response: response.map(Attempt.responseStart)
+        ))
+    }
+
+    /// Takes the plan's next step after an attempt the client will not see.
+    private func take(_ step: AttemptPlan.Step) {
+        switch step {
+        case .answer:
+            return
+        case .retry(let milliseconds):
+            retriesMade += 1
+            let task = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) { [self] in
+                guard case .backingOff = phase else { return }
+                sendAttempt()
+            }
+            phase = .backingOff(task)
+        case .fallback(let next):
+            entry = next
+            retriesMade = 0
+            sendAttempt()
+        }
+    }
+
+    private func plan(status: Int?, retryAfter: String?) -> AttemptPlan.Step {
+        guard exchange?.attempts != nil else { return .answer }
+        return AttemptPlan.next(
+            status: status, retryAfter: retryAfter, entry: entry, fallbacks: tags.controls.fallbacks, retry: tags.controls.retry,
+            retriesMade: retriesMade, now: Date(), unit: Double.random(in: 0..<1)
+        )
+    }
+
     // MARK: Answer
 
     func upstreamHead(_ answer: HTTPResponseHead) {
-        guard var exchange else { return }
+        guard case .sent(let connection) = phase, var exchange else { return }
+        let step = plan(status: Int(answer.status.code), retryAfter: answer.headers.first(name: "retry-after"))
+        if step != .answer {
+            passedOver = (Int(answer.status.code), [])
+            phase = .passingOver(connection, step)
+            return
+        }
         var headers = HTTPHeaders()
-        headers.reserveCapacity(answer.headers.count + 2)
+        headers.reserveCapacity(answer.headers.count + 4 + controlHeaders.count)
         let connectionTokens = GatewayHeaders.connectionTokens(answer.headers.first(name: "connection"))
         var contentType = ""
         var contentLength: String?
@@ -245,9 +392,20 @@ final class ProxyCall: UpstreamCallDelegate {
                 headers.add(name: name, value: value)
             }
         }
-        headers.add(name: "Helicone-Id", value: id.uuidString.lowercased())
         exchange.stream = contentType.lowercased().hasPrefix("text/event-stream")
         exchange.status = Int(answer.status.code)
+        exchange.target = targets[entry]
+        if cacheKey != nil, (200...299).contains(exchange.status), (tags.controls.cache?.maxAgeSeconds ?? 0) > 0 {
+            keepsAnswer = true
+            keptHeaders = headers.filter { !$0.name.lowercased().hasPrefix("helicone-") }.map { ($0.name, $0.value) }
+            if !exchange.stream { held = context.channel.allocator.buffer(capacity: contentLength.flatMap(Int.init) ?? 1024) }
+        }
+        headers.add(name: "Helicone-Id", value: id.uuidString.lowercased())
+        for (name, value) in controlHeaders { headers.add(name: name, value: value) }
+        if tags.controls.fallbacks != nil {
+            headers.add(name: "Helicone-Fallback-Index", value: String(entry))
+            exchange.fallbackIndex = entry
+        }
         let filtersUsage = exchange.injectedUsage && exchange.stream
         if !filtersUsage, let contentLength { headers.add(name: "Content-Length", value: contentLength) }
         if closeAfterAnswer { headers.add(name: "Connection", value: "close") }
@@ -264,11 +422,25 @@ final class ProxyCall: UpstreamCallDelegate {
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
+        if case .passingOver = phase, passedOver != nil {
+            let room = Attempt.keptResponseBytes - passedOver!.body.count
+            if room > 0 { passedOver!.body += buffer.readableBytesView.prefix(room) }
+            return
+        }
         guard case .sent(let connection) = phase else { return }
         if chunks == 0 { exchange?.timeToFirstByteMs = Self.milliseconds(since: started) }
         chunks += 1
         buffer.withUnsafeReadableBytes { capture?.append($0) }
-        if filter != nil {
+        if held != nil {
+            var buffer = buffer
+            held!.writeBuffer(&buffer)
+            if held!.readableBytes > environment.maxKeptResponseBytes {
+                // Too large to cache: what was held goes out, and the rest as it comes.
+                keepsAnswer = false
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(held!))), promise: nil)
+                held = nil
+            }
+        } else if filter != nil {
             let out = buffer.withUnsafeReadableBytes { filter!.feed($0) }
             if !out.isEmpty {
                 context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: out)))), promise: nil)
@@ -284,43 +456,96 @@ final class ProxyCall: UpstreamCallDelegate {
     }
 
     func upstreamEnd() {
-        guard case .sent(let connection) = phase, var exchange, let target else { return }
+        if case .passingOver(let connection, let step) = phase {
+            pool.release(connection, origin: targets[entry].origin)
+            noteAttempt(status: passedOver?.status, response: passedOver?.body)
+            passedOver = nil
+            take(step)
+            return
+        }
+        guard case .sent(let connection) = phase, self.exchange != nil else { return }
+        noteAttempt(status: self.exchange!.status)
+        var exchange = self.exchange!
         exchange.upstreamLatencyMs = Self.milliseconds(since: sentAt)
         if var filter {
             let rest = filter.finish()
             if !rest.isEmpty { context.write(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: rest)))), promise: nil) }
         }
+        pool.release(connection, origin: targets[entry].origin)
+        if let capture { exchange.setResponse(capture.finish()) }
+        self.exchange = exchange
+        if keepsAnswer, !exchange.responseTruncated, let key = cacheKey, let cache = tags.controls.cache {
+            // The end waits (at most a second) until the answer is in the cache, so an identical
+            // call made once this one has its answer finds it.
+            phase = .keeping
+            let now = Date()
+            let answer = CachedAnswer(
+                key: key, project: project, createdAt: now, expiresAt: now.addingTimeInterval(Double(cache.maxAgeSeconds)),
+                status: exchange.status, headers: keptHeaders, body: exchange.responseBody, stream: exchange.stream, requestID: id
+            )
+            let admission = environment.admission
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.completeWithTask { await admission.keep(answer, bucketMaxSize: cache.bucketMaxSize) }
+            promise.futureResult.assumeIsolated().whenComplete { _ in
+                guard case .keeping = self.phase else { return }
+                self.endAnswer()
+            }
+            return
+        }
+        endAnswer()
+    }
+
+    /// Writes what is held and the answer's end, and hands the call to the recorder.
+    private func endAnswer() {
+        guard var exchange else { return }
         phase = .done
         handler.callEnded(self)
-        if closeAfterAnswer {
-            let context = self.context
-            context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else {
-            context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+        if let held {
+            context.write(handler.wrapOutboundOut(.body(.byteBuffer(held))), promise: nil)
+            self.held = nil
         }
-        pool.release(connection, origin: target.origin)
-        if let capture { exchange.setResponse(capture.finish()) }
+        writeEnd()
         exchange.latencyMs = Self.milliseconds(since: started)
         environment.finish(exchange)
     }
 
     func upstreamFailed(_ error: UpstreamError) {
-        guard var exchange, let target else { return }
-        var reusedConnection = false
-        if case .sent(let connection) = phase { reusedConnection = connection.callsServed > 1 && !connection.answerStarted }
+        guard self.exchange != nil else { return }
+        let target = targets[entry]
         switch phase {
-        case .sent, .waitingForConnection: break
-        default: return
-        }
-        if !answerHeadSent, reusedConnection, attempts == 1, Self.isClosedBeforeAnswer(error) {
-            // The provider closed a pooled connection as the call went out: nothing reached the
-            // client and the provider saw at most a cut request, so send it once more on a new one.
-            send(fresh: true)
+        case .passingOver(_, let step):
+            // The passed-over answer broke off: its start is all the record gets.
+            noteAttempt(status: passedOver?.status, response: passedOver?.body)
+            passedOver = nil
+            take(step)
+            return
+        case .sent(let connection):
+            let reusedConnection = connection.callsServed > 1 && !connection.answerStarted
+            if !answerHeadSent, reusedConnection, !reconnected, Self.isClosedBeforeAnswer(error) {
+                // The provider closed a pooled connection as the call went out: nothing reached the
+                // client and the provider saw at most a cut request, so send it once more on a new one.
+                reconnected = true
+                send(fresh: true)
+                return
+            }
+        case .waitingForConnection:
+            break
+        default:
             return
         }
+        let failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: answerHeadSent ? .duringAnswer(bytes: capture?.totalBytes ?? 0) : .beforeAnswer)
+        if !answerHeadSent {
+            noteAttempt(status: nil, error: failure.failure.description)
+            let step = plan(status: nil, retryAfter: nil)
+            if step != .answer {
+                take(step)
+                return
+            }
+        }
+        var exchange = self.exchange!
+        exchange.target = target
         phase = .done
         handler.callEnded(self)
-        let failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: answerHeadSent ? .duringAnswer(bytes: capture?.totalBytes ?? 0) : .beforeAnswer)
         exchange.failure = failure.failure
         exchange.upstreamLatencyMs = Self.milliseconds(since: sentAt)
         if let capture { exchange.setResponse(capture.finish()) }
@@ -330,7 +555,7 @@ final class ProxyCall: UpstreamCallDelegate {
             context.close(promise: nil)
         } else {
             exchange.status = failure.status
-            writeError(status: HTTPResponseStatus(statusCode: failure.status), type: failure.failure.kind.rawValue, message: failure.failure.detail, id: id)
+            writeError(status: HTTPResponseStatus(statusCode: failure.status), type: failure.failure.kind.rawValue, message: failure.failure.detail, id: id, extra: controlHeaders)
         }
         environment.finish(exchange)
     }
@@ -343,14 +568,19 @@ final class ProxyCall: UpstreamCallDelegate {
         switch before {
         case .readingBody, .refused, .done:
             return
-        case .claiming:
-            return  // the claim's answer releases the id
+        case .admitting:
+            return  // the verdict's arrival frees the id
         case .waitingForConnection(let waiter):
             waiter?.cancel()
-        case .sent(let connection):
+        case .sent(let connection), .passingOver(let connection, _):
             connection.abandon()
+        case .backingOff(let task):
+            task.cancel()
+        case .keeping:
+            break
         }
-        guard var exchange, let target else { return }
+        guard var exchange else { return }
+        let target = targets[entry]
         if answerHeadSent {
             exchange.failure = Failure(.clientCancelled, "client went away after \(chunks) upstream chunks")
         } else {
@@ -358,12 +588,57 @@ final class ProxyCall: UpstreamCallDelegate {
             exchange.failure = Failure(.clientCancelled, "client went away before \(target.origin.origin) answered")
         }
         if case .sent = before { exchange.upstreamLatencyMs = Self.milliseconds(since: sentAt) }
-        if let capture { exchange.setResponse(capture.finish()) }
+        if let capture, exchange.responseBytes == 0 { exchange.setResponse(capture.finish()) }
         exchange.latencyMs = Self.milliseconds(since: started)
         environment.finish(exchange)
     }
 
     // MARK: The gateway's own answers
+
+    /// A rate limit refused the call: 429 with the limit's headers and `Retry-After`. The call is
+    /// not forwarded, and it is recorded, so that the operator sees what was stopped.
+    private func rateLimited(_ limit: RateLimiter.Verdict) {
+        guard var exchange else { return }
+        let wait = limit.headers.first { $0.0 == "Retry-After" }?.1 ?? "?"
+        let message = "rate limit \(limit.policy.header) reached (\(limit.policy.unit == .cents ? "cents" : "requests") per \(limit.policy.windowSeconds) s); retry after \(wait) s"
+        answerRefusal(.tooManyRequests, type: "rate_limited", message: message, id: id, extra: limit.headers)
+        exchange.status = 429
+        exchange.failure = Failure(.rateLimited, message)
+        exchange.latencyMs = Self.milliseconds(since: started)
+        environment.finish(exchange)
+    }
+
+    /// Serves a cached answer as it was first sent: its status, headers and bytes (a stream's
+    /// events with their framing), with this call's own `Helicone-*` headers. Nothing goes
+    /// upstream; the call is recorded as a hit.
+    private func replay(_ answer: CachedAnswer) {
+        guard var exchange else { return }
+        phase = .done
+        handler.callEnded(self)
+        exchange.cacheHit = true
+        exchange.status = answer.status
+        exchange.stream = answer.stream
+        var body = answer.body
+        if answer.stream, exchange.injectedUsage {
+            // The kept bytes are the provider's, usage chunk included; this caller did not ask for it.
+            var filter = UsageChunkFilter()
+            body = filter.feed(body) + filter.finish()
+        }
+        var headers = HTTPHeaders(answer.headers)
+        headers.add(name: "Helicone-Id", value: id.uuidString.lowercased())
+        for (name, value) in controlHeaders { headers.add(name: name, value: value) }
+        headers.add(name: "Helicone-Cache", value: "HIT")
+        headers.add(name: "Helicone-Cache-Bucket-Idx", value: String(answer.bucketIndex))
+        if !answer.stream { headers.add(name: "Content-Length", value: String(body.count)) }
+        if closeAfterAnswer { headers.add(name: "Connection", value: "close") }
+        context.write(handler.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers))), promise: nil)
+        exchange.timeToFirstByteMs = Self.milliseconds(since: started)
+        context.write(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        writeEnd()
+        exchange.setResponse(CapturedBody(head: answer.body))
+        exchange.latencyMs = Self.milliseconds(since: started)
+        environment.finish(exchange)
+    }
 
     private func refuse(_ status: HTTPResponseStatus, type: String, message: String, id: UUID?) {
         phase = .refused
@@ -378,37 +653,42 @@ final class ProxyCall: UpstreamCallDelegate {
     }
 
     /// A refusal after the whole request was read.
-    private func answerRefusal(_ status: HTTPResponseStatus, type: String, message: String, id: UUID?) {
+    private func answerRefusal(_ status: HTTPResponseStatus, type: String, message: String, id: UUID?, extra: [(String, String)] = []) {
         phase = .done
         handler.callEnded(self)
-        writeRefusal(status, type: type, message: message, id: id)
+        writeRefusal(status, type: type, message: message, id: id, extra: extra)
     }
 
-    /// The gateway's own refusal (nothing forwarded, nothing recorded), logged at notice with the
-    /// route and reason only.
-    private func writeRefusal(_ status: HTTPResponseStatus, type: String, message: String, id: UUID?) {
+    /// The gateway's own refusal, logged at notice with the route and reason only.
+    private func writeRefusal(_ status: HTTPResponseStatus, type: String, message: String, id: UUID?, extra: [(String, String)] = []) {
         environment.logger.notice("refused call", metadata: [
             "helicone.id": "\(id?.uuidString.lowercased() ?? "")", "status": "\(status.code)", "type": "\(type)",
             "method": "\(head.method.rawValue)", "path": "\(uri.path)", "reason": "\(message)",
         ])
-        writeError(status: status, type: type, message: message, id: id)
+        writeError(status: status, type: type, message: message, id: id, extra: extra)
     }
 
-    private func writeError(status: HTTPResponseStatus, type: String, message: String, id: UUID?) {
+    private func writeError(status: HTTPResponseStatus, type: String, message: String, id: UUID?, extra: [(String, String)] = []) {
         let body = GatewayError.body(type: type, message: message)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.count))
         if let id { headers.add(name: "Helicone-Id", value: id.uuidString.lowercased()) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
         if closeAfterAnswer { headers.add(name: "Connection", value: "close") }
         context.write(handler.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-        if closeAfterAnswer {
-            let context = self.context
-            context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else {
+        writeEnd()
+    }
+
+    /// The answer's end, and the connection's when the client asked to close after it.
+    private func writeEnd() {
+        guard closeAfterAnswer else {
             context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+            return
         }
+        let context = self.context
+        context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private static func isClosedBeforeAnswer(_ error: UpstreamError) -> Bool {

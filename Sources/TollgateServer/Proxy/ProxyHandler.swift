@@ -8,6 +8,10 @@ import TollgateCore
 struct ProxyEnvironment: Sendable {
     let routing: RoutingTable
     let gatewayKeys: [String: String]
+    /// The rate limits the operator set per gateway key, which callers cannot lift.
+    let rateLimits: [String: [RateLimitPolicy]]
+    /// Asks the store what a call needs before it goes: its id, rate limits, the cache.
+    let admission: CallAdmission
     let queue: RecordQueue
     let requestIDs: RequestIDRegistry
     let store: any RecordStore

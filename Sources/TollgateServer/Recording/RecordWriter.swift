@@ -20,6 +20,8 @@ struct RecordWriter: Service {
     let freshLease: Duration
     /// Where bodies go when not in the database.
     let s3: S3BodyStore?
+    /// Charges each call's cost to its cents rate limits (SPEC §7).
+    let limiter: RateLimiter?
     let batchSize: Int
     let linger: Duration = .milliseconds(10)
     let logger: Logger
@@ -27,9 +29,10 @@ struct RecordWriter: Service {
     init(
         queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry,
         webhooks: WebhookRegistry, onDeliveries: @escaping @Sendable (_ inStoreOnly: Bool) -> Void, fresh: FreshDeliveries? = nil,
-        freshLease: Duration = .seconds(180), s3: S3BodyStore? = nil, batchSize: Int, logger: Logger
+        freshLease: Duration = .seconds(180), s3: S3BodyStore? = nil, limiter: RateLimiter? = nil, batchSize: Int, logger: Logger
     ) {
         self.s3 = s3
+        self.limiter = limiter
         self.fresh = fresh
         self.freshLease = freshLease
         self.queue = queue
@@ -153,6 +156,7 @@ struct RecordWriter: Service {
                 metrics.bodyUploadsSkipped(batch.count)
             }
         }
+        if let limiter { await charge(built.map(\.record), of: exchanges, to: limiter) }
         let handed = handOver(&batch)
         // Written or given up, the calls' client-chosen ids are free again: re-use of a recorded
         // id is then found in the store, and a dropped call's id may be used again.
@@ -163,6 +167,26 @@ struct RecordWriter: Service {
         if total > 0 { onDeliveries(total > handed.count) }
         metrics.recorded(built.map { ($0.record, $0.unpriced) })
         metrics.queueDepth(queue.depth)
+    }
+
+    /// Charges the calls that have cents rate limits their cost, before their records are written:
+    /// once a call's record can be read, its cost counts against the limit. Under the same
+    /// subjects as at admission (the `Helicone-User-Id` header, not a user read from the body).
+    /// A store that does not answer within a second loses the charge, logged.
+    func charge(_ records: [RequestRecord], of exchanges: [Exchange], to limiter: RateLimiter) async {
+        for (record, exchange) in zip(records, exchanges) {
+            guard let cost = record.costUSD, cost > 0, exchange.rateLimits.contains(where: { $0.unit == .cents }) else { continue }
+            do {
+                try await withStoreTimeout(RequestIDRegistry.checkTimeout) {
+                    try await limiter.charge(
+                        project: exchange.project, policies: exchange.rateLimits, user: exchange.tags.userID,
+                        properties: exchange.tags.properties, costUSD: cost, at: exchange.receivedAt
+                    )
+                }
+            } catch {
+                logger.warning("cost not charged to rate limits: \(error)", metadata: ["helicone.id": "\(record.id.uuidString.lowercased())"])
+            }
+        }
     }
 
     /// Writes a batch in one transaction. While the store cannot be reached it retries, with

@@ -26,6 +26,10 @@ enum StoreSchema {
                 """),
             ("v6-analytics", analyticsSchema),
             ("v7-cache-and-limits", controlsSchema.replacingOccurrences(of: "{blob}", with: dialect.blob)),
+            ("v8-attempts", """
+                ALTER TABLE requests ADD COLUMN attempts TEXT;
+                ALTER TABLE requests ADD COLUMN fallback_index BIGINT
+                """),
         ].map { name, sql in
             Migration(name: name, statements: sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
         }

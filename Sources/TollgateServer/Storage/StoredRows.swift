@@ -10,7 +10,7 @@ extension RequestRecord: StoredRow {
         "id", "project", "created_at", "method", "path", "provider", "model", "status", "stream", "user_id", "properties",
         "session_id", "session_path", "session_name", "prompt_tokens", "completion_tokens", "total_tokens",
         "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "latency_ms", "time_to_first_token_ms",
-        "upstream_latency_ms", "overhead_ms", "cache_hit", "cost_saved_usd", "request_bytes", "response_bytes", "response_truncated", "error",
+        "upstream_latency_ms", "overhead_ms", "cache_hit", "cost_saved_usd", "attempts", "fallback_index", "request_bytes", "response_bytes", "response_truncated", "error",
     ])
 
     var arguments: [SQLArgument] {
@@ -20,6 +20,7 @@ extension RequestRecord: StoredRow {
             .text(sessionName), .int(usage?.inputTokens), .int(usage?.outputTokens), .int(usage?.totalTokens),
             .int(usage?.cacheReadTokens), .int(usage?.cacheWriteTokens), .int(usage?.reasoningTokens), .real(costUSD),
             .real(latencyMs), .real(timeToFirstTokenMs), .real(upstreamLatencyMs), .real(overheadMs), .bool(cacheHit), .real(costSavedUSD),
+            .text(attempts.map(Attempt.encode)), .int(fallbackIndex),
             .int(requestBytes), .int(responseBytes), .bool(responseTruncated), .text(error),
         ]
     }
@@ -43,6 +44,7 @@ extension RequestRecord: StoredRow {
             usage: usage, costUSD: row.double("cost_usd"), latencyMs: row.double("latency_ms") ?? 0,
             timeToFirstTokenMs: row.double("time_to_first_token_ms"), upstreamLatencyMs: row.double("upstream_latency_ms"),
             overheadMs: row.double("overhead_ms"), cacheHit: row.bool("cache_hit") ?? false, costSavedUSD: row.double("cost_saved_usd"),
+            attempts: row.text("attempts").flatMap(Attempt.decode), fallbackIndex: row.int("fallback_index"),
             requestBytes: row.int("request_bytes") ?? 0, responseBytes: row.int("response_bytes") ?? 0,
             responseTruncated: row.bool("response_truncated") ?? false, error: row.text("error")
         )
