@@ -46,6 +46,12 @@ struct StoreContractTests {
         full.responseTruncated = true
         full.cacheHit = true
         full.costSavedUSD = 0.0042
+        full.attempts = [
+            Attempt(url: "http://127.0.0.1:9/v1/chat/completions", status: nil, durationMs: 1.5, error: "upstream_unreachable: refused"),
+            Attempt(url: "https://api.example/v1/chat/completions", status: 503, durationMs: 20.25, response: #"{"error":"busy ü"}"#),
+            Attempt(url: "https://api.example/v1/chat/completions", status: 200, durationMs: 80),
+        ]
+        full.fallbackIndex = 1
         full.error = "upstream_failed: reset after 10 bytes"
         let bare = Self.record(at: 2, model: nil, status: 502)
         let reconstructed = Array(#"{"choices":[]}"#.utf8)

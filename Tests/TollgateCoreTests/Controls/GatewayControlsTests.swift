@@ -137,3 +137,88 @@ struct GatewayControlsTests {
         #expect(key(project: "p", path: "x/y") != key(project: "px", path: "/y"))
     }
 }
+
+@Suite("What follows an attempt, and where a fallback entry sends the call")
+struct AttemptPlanTests {
+    static let fallbacks = [
+        FallbackTarget(targetURL: "https://a.example", onCodes: [429...429]),
+        FallbackTarget(targetURL: "https://b.example"),
+        FallbackTarget(targetURL: "https://c.example"),
+    ]
+
+    static func next(_ status: Int?, retryAfter: String? = nil, entry: Int = 0, fallbacks: [FallbackTarget]? = fallbacks, retry: RetryControl? = nil, retriesMade: Int = 0) -> AttemptPlan.Step {
+        AttemptPlan.next(status: status, retryAfter: retryAfter, entry: entry, fallbacks: fallbacks, retry: retry, retriesMade: retriesMade, now: Date(timeIntervalSince1970: 0), unit: 0)
+    }
+
+    @Test("an answer is given to the caller unless the entry's onCodes or the retry bounds pass it over")
+    func fallbackOnCodes() {
+        #expect(Self.next(200) == .answer)
+        #expect(Self.next(429) == .fallback(to: 1))
+        #expect(Self.next(500) == .answer, "entry 0 falls back on 429 only")
+        #expect(Self.next(500, entry: 1) == .fallback(to: 2))
+        #expect(Self.next(nil, entry: 1) == .fallback(to: 2), "an unreachable entry always moves on")
+        #expect(Self.next(503, entry: 2) == .answer, "the last entry's answer is the caller's")
+        #expect(Self.next(nil, entry: 2) == .answer)
+        #expect(Self.next(500, fallbacks: nil) == .answer)
+    }
+
+    @Test("an entry is retried within its bounds before the call falls back, and a Retry-After beyond max-timeout moves on at once")
+    func retriesBeforeFallback() {
+        let retry = RetryControl(retries: 2, factor: 2, minTimeoutMs: 100, maxTimeoutMs: 1000)
+        #expect(Self.next(429, retry: retry) == .retry(afterMs: 100))
+        #expect(Self.next(429, retry: retry, retriesMade: 1) == .retry(afterMs: 200))
+        #expect(Self.next(429, retry: retry, retriesMade: 2) == .fallback(to: 1))
+        #expect(Self.next(429, retryAfter: "5", retry: retry) == .fallback(to: 1))
+        #expect(Self.next(429, retryAfter: "0.5", retry: retry) == .retry(afterMs: 500))
+        #expect(Self.next(nil, fallbacks: nil, retry: retry) == .retry(afterMs: 100))
+        #expect(Self.next(400, fallbacks: nil, retry: retry) == .answer)
+    }
+
+    @Test("a fallback entry keeps the request's path after its provider prefix; a configured provider's base URL brings its name, format and base path; others must be allow-listed")
+    func fallbackTargets() throws {
+        let table = RoutingTable(
+            providers: [
+                ProviderRoute(name: "openai", origin: Origin("https://api.openai.com")!, format: .openai),
+                ProviderRoute(name: "anthropic", origin: Origin("https://api.anthropic.com")!, format: .anthropic),
+                ProviderRoute(name: "groq", origin: Origin("https://api.groq.com/openai")!, format: .openai),
+            ],
+            allowedTargetOrigins: ["https://mirror.example"]
+        )
+        let routed = try table.resolve(path: "/anthropic/v1/messages", query: "beta=1", targetURL: nil).get()
+        let mirror = try table.fallback("https://mirror.example", index: 0, path: "/anthropic/v1/messages", query: "beta=1", routed: routed).get()
+        #expect(mirror.url == "https://mirror.example/v1/messages?beta=1")
+        #expect(mirror.format == .anthropic)
+        let groq = try table.fallback("https://api.groq.com/openai", index: 1, path: "/v1/chat/completions", query: nil, routed: routed).get()
+        #expect(groq.url == "https://api.groq.com/openai/v1/chat/completions")
+        #expect(groq.provider == "groq")
+        let openai = try table.fallback("https://api.openai.com/", index: 1, path: "/openai/v1/chat/completions", query: nil, routed: routed).get()
+        #expect(openai.url == "https://api.openai.com/v1/chat/completions")
+        #expect(openai.provider == "openai")
+        guard case .failure(let refused) = table.fallback("https://evil.example", index: 2, path: "/v1/x", query: nil, routed: routed) else {
+            Issue.record("an origin outside the allowlist was accepted")
+            return
+        }
+        #expect(refused.status == 400)
+        #expect(refused.type == "target_url_not_allowed")
+        #expect(refused.message.contains("entry 2"))
+    }
+
+    @Test("bodyKeyOverride replaces and adds top-level keys of a JSON body and leaves any other body alone")
+    func bodyOverride() throws {
+        let merged = FallbackTarget.merge([("model", .string("gpt-4o")), ("seed", .number(7))], into: Array(#"{"model":"a","messages":[]}"#.utf8))
+        #expect(String(decoding: merged, as: UTF8.self) == #"{"model":"gpt-4o","messages":[],"seed":7}"#)
+        #expect(FallbackTarget.merge([("model", .string("x"))], into: Array("not json".utf8)) == Array("not json".utf8))
+    }
+
+    @Test("attempts survive the store's JSON text, invalid UTF-8 in an answer's start included")
+    func attemptsRoundTrip() {
+        let attempts = [
+            Attempt(url: "https://a.example/v1/x", status: nil, durationMs: 1.25, error: "upstream_unreachable: refused"),
+            Attempt(url: "https://a.example/v1/x", status: 500, durationMs: 3, response: Attempt.responseStart([0x7b, 0xff, 0x7d] + Array(repeating: 0x61, count: 2000))),
+        ]
+        let decoded = Attempt.decode(Attempt.encode(attempts))
+        #expect(decoded == attempts)
+        #expect(attempts[1].response?.hasPrefix("{\u{FFFD}}") == true)
+        #expect(attempts[1].response?.utf8.count ?? 0 <= Attempt.keptResponseBytes + 2)
+    }
+}
