@@ -475,7 +475,7 @@ final class ProxyCall: UpstreamCallDelegate {
         if let capture { exchange.setResponse(capture.finish()) }
         self.exchange = exchange
         if keepsAnswer, !exchange.responseTruncated, let key = cacheKey, let cache = tags.controls.cache {
-            // The end waits (at most a second) until the answer is in the cache, so an identical
+            // The end waits (at most ``RequestIDRegistry/checkTimeout``) until the answer is in the cache, so an identical
             // call made once this one has its answer finds it.
             phase = .keeping
             let now = Date()

@@ -14,8 +14,10 @@ final class RequestIDRegistry: Sendable {
         case unavailable
     }
 
-    /// Longest the store's answer is awaited: a call must not wait out a database outage.
-    static let checkTimeout: Duration = .seconds(1)
+    /// Longest the store's answer is awaited before a call goes on (or is refused): a call must
+    /// not wait out a database outage (`storage.postgres.timeout_seconds`, 10 s), and a busy
+    /// machine's slow answer is not an outage.
+    static let checkTimeout: Duration = .seconds(3)
 
     let claimed = Mutex(Set<UUID>())
 

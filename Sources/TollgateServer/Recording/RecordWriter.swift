@@ -172,7 +172,7 @@ struct RecordWriter: Service {
     /// Charges the calls that have cents rate limits their cost, before their records are written:
     /// once a call's record can be read, its cost counts against the limit. Under the same
     /// subjects as at admission (the `Helicone-User-Id` header, not a user read from the body).
-    /// A store that does not answer within a second loses the charge, logged.
+    /// A store that does not answer within ``RequestIDRegistry/checkTimeout`` loses the charge, logged.
     func charge(_ records: [RequestRecord], of exchanges: [Exchange], to limiter: RateLimiter) async {
         for (record, exchange) in zip(records, exchanges) {
             guard let cost = record.costUSD, cost > 0, exchange.rateLimits.contains(where: { $0.unit == .cents }) else { continue }
