@@ -19,10 +19,24 @@ public enum CacheKey {
         field(Array(project.utf8))
         field(Array(provider.utf8))
         field(Array(method.uppercased().utf8))
-        field(Array(path.utf8))
+        field(Array(keyedPath(path).utf8))
         field(Array((seed ?? "").utf8))
         field(keyedBody(body, ignoring: ignoreKeys))
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Query parameters that carry credentials (Gemini's `?key=`, Azure's `api-key`): left out of
+    /// the key, so a cache entry never depends on, or hashes, a caller's secret.
+    static let credentialParameters: Set<String> = ["key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature"]
+
+    /// A path and query as keyed: the query without credential parameters.
+    public static func keyedPath(_ pathAndQuery: String) -> String {
+        guard let mark = pathAndQuery.firstIndex(of: "?") else { return pathAndQuery }
+        let kept = pathAndQuery[pathAndQuery.index(after: mark)...].split(separator: "&").filter { pair in
+            let name = pair.prefix { $0 != "=" }
+            return !credentialParameters.contains((name.removingPercentEncoding ?? String(name)).lowercased())
+        }
+        return String(pathAndQuery[..<mark]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
     }
 
     static func keyedBody(_ body: [UInt8], ignoring keys: [String]) -> [UInt8] {

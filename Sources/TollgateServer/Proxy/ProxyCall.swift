@@ -397,7 +397,8 @@ final class ProxyCall: UpstreamCallDelegate {
         exchange.target = targets[entry]
         if cacheKey != nil, (200...299).contains(exchange.status), (tags.controls.cache?.maxAgeSeconds ?? 0) > 0 {
             keepsAnswer = true
-            keptHeaders = headers.filter { !$0.name.lowercased().hasPrefix("helicone-") }.map { ($0.name, $0.value) }
+            // Cookies belong to the client that was answered, not to every caller of the entry.
+            keptHeaders = headers.filter { !$0.name.lowercased().hasPrefix("helicone-") && $0.name.lowercased() != "set-cookie" }.map { ($0.name, $0.value) }
             if !exchange.stream { held = context.channel.allocator.buffer(capacity: contentLength.flatMap(Int.init) ?? 1024) }
         }
         headers.add(name: "Helicone-Id", value: id.uuidString.lowercased())

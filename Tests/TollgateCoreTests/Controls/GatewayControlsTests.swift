@@ -135,6 +135,12 @@ struct GatewayControlsTests {
         #expect(key(body: otherUser) != base)
         // Fields cannot run into each other: "p"+"x/y" is not "px"+"/y".
         #expect(key(project: "p", path: "x/y") != key(project: "px", path: "/y"))
+        // A key in the query (Gemini's ?key=, Azure's api-key) is not part of the cache key; other parameters are.
+        let gemini = "/v1beta/models/gemini-2.5-flash:generateContent"
+        #expect(key(path: gemini + "?key=secret-1&alt=sse") == key(path: gemini + "?key=secret-2&alt=sse"))
+        #expect(key(path: gemini + "?key=secret-1") == key(path: gemini))
+        #expect(key(path: gemini + "?alt=sse") != key(path: gemini))
+        #expect(CacheKey.keyedPath("/x?API-KEY=a&b=1&access_token=t") == "/x?b=1")
     }
 }
 
