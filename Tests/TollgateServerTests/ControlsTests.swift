@@ -74,6 +74,27 @@ struct ControlsTests {
         try await provider.stop()
     }
 
+    @Test("a cache hit fires the webhooks that match it, with the cached answer as its response body and a cost of 0")
+    func cacheHitFiresWebhooks() async throws {
+        let provider = try await Self.scripted([])
+        let receiver = try await FakeServer.start { _, _ in FakeServer.json(#"{"ok":true}"#) }
+        let gateway = try await TestGateway.start(provider: provider) { config in config.webhooks.allowedPrivateHosts = ["127.0.0.1"] }
+        _ = try await gateway.createWebhook(#"{"destination": "\#(receiver.baseURL)/hook", "includeData": true}"#)
+        let headers = [("Helicone-Cache-Enabled", "true")]
+        let miss = try await gateway.send(.POST, "/v1/chat/completions", body: Self.body, headers: headers)
+        let hit = try await gateway.send(.POST, "/v1/chat/completions", body: Self.body, headers: headers)
+        #expect(hit.headers.first(name: "Helicone-Cache") == "HIT")
+        let deliveries = try await receiver.waitForRequests(2).compactMap(\.json)
+        let byID = Dictionary(deliveries.map { ($0["request_id"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        let delivered = try #require(byID[hit.headers.first(name: "Helicone-Id") ?? ""])
+        #expect(byID[miss.headers.first(name: "Helicone-Id") ?? ""] != nil)
+        #expect(delivered["response_body"] as? String == miss.text)
+        #expect((delivered["metadata"] as? [String: Any])?["cost"] as? Double == 0)
+        try await gateway.stop()
+        try await receiver.stop()
+        try await provider.stop()
+    }
+
     @Test("a cached stream is replayed with the same bytes the first caller read, events and framing included")
     func cachedStreamReplaysBytes() async throws {
         let events = [ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo"), ProviderFixtures.chatStopChunk(), ProviderFixtures.chatUsageChunk, ProviderFixtures.done]
