@@ -24,24 +24,36 @@ struct WebhookDispatcher: Service {
         var lease: Duration { timeout + leaseMargin }
     }
 
-    /// Deliveries being attempted, by id, with their destination host.
+    /// Deliveries being attempted, by id, with their destination host, and those sent whose
+    /// outcome is still being logged.
     struct InFlight {
         var hosts: [UUID: String] = [:]
         var perHost: [String: Int] = [:]
+        /// Sent, the outcome not yet in the store. While the store is down these wait without
+        /// holding their destination's slot, so the fresh deliveries behind them still go out
+        /// before their leases run short.
+        var logging: Set<UUID> = []
 
         /// False when the destination is at its limit, or when the delivery is already being
-        /// attempted here (claimed again while its outcome is still being logged: not sent twice).
+        /// attempted or logged here (claimed again meanwhile: not sent twice).
         mutating func admit(_ id: UUID, host: String, limit: Int) -> Bool {
-            guard hosts[id] == nil, perHost[host, default: 0] < limit else { return false }
+            guard hosts[id] == nil, !logging.contains(id), perHost[host, default: 0] < limit else { return false }
             hosts[id] = host
             perHost[host, default: 0] += 1
             return true
         }
 
-        mutating func finish(_ id: UUID) {
+        /// The attempt's request is over: its destination's slot frees while its outcome is logged.
+        mutating func sent(_ id: UUID) {
             guard let host = hosts.removeValue(forKey: id) else { return }
             perHost[host, default: 1] -= 1
             if perHost[host] == 0 { perHost[host] = nil }
+            logging.insert(id)
+        }
+
+        mutating func finish(_ id: UUID) {
+            sent(id)
+            logging.remove(id)
         }
     }
 
@@ -88,12 +100,21 @@ struct WebhookDispatcher: Service {
 
             func start(_ delivery: Delivery, webhook: Webhook, fresh item: FreshDeliveries.Item?) {
                 group.addTask {
-                    await attempt(delivery, webhook: webhook, fresh: item)
+                    await attempt(delivery, webhook: webhook, fresh: item) {
+                        inFlight.withLockedValue { $0.sent(delivery.id) }
+                        wakeup.signal(storeChanged: false)
+                    }
                     inFlight.withLockedValue { $0.finish(delivery.id) }
                     wakeup.signal(storeChanged: false)
                 }
             }
-            func free() -> Int { settings.maxConcurrency - inFlight.withLockedValue { $0.hosts.count } }
+            // Attempts sending, within max_concurrency; and those waiting to be logged, within
+            // four times that, so that an outage of the store bounds what waits in memory.
+            func free() -> Int {
+                inFlight.withLockedValue { f in
+                    min(settings.maxConcurrency - f.hosts.count, 4 * settings.maxConcurrency - f.hosts.count - f.logging.count)
+                }
+            }
 
             while !stopping.withLockedValue({ $0 }) {
                 // Fresh deliveries first: record and bodies in memory, lease already held.
@@ -187,8 +208,9 @@ struct WebhookDispatcher: Service {
         return min(settings.idlePoll, .milliseconds(Int64(seconds * 1000)))
     }
 
-    /// One attempt at one delivery, logged with its outcome and the next step.
-    func attempt(_ delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?) async {
+    /// One attempt at one delivery, logged with its outcome and the next step. `sent` is called
+    /// once the destination is done with (before the outcome is logged).
+    func attempt(_ delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?, sent onSent: () -> Void = {}) async {
         let number = delivery.attempts + 1
         let startedAt = Date()
         let sent: WebhookSender.Sent
@@ -238,6 +260,7 @@ struct WebhookDispatcher: Service {
            let since = webhook.failingSince, RetryPolicy.shouldDisable(failingSince: since, now: startedAt, after: settings.disableAfter) {
             result.disableReason = "failing continuously since \(ISO8601.format(since))"
         }
+        onSent()
         do {
             try await completions.complete(delivery, result: result)
         } catch {
