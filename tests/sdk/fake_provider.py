@@ -106,7 +106,7 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
 
 class FakeProvider:
-    def __init__(self):
+    def __init__(self, port=0):
         self.requests = []
         self.lock = threading.Lock()
         # Called as override(request_json) for each non-stream chat completion; when it returns
@@ -191,7 +191,7 @@ class FakeProvider:
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"

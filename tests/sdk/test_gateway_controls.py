@@ -50,6 +50,8 @@ class World:
         self.second_backup = FakeProvider()  # on routing.allowed_target_urls
         self.unlisted = FakeProvider()  # on no list
         self.dead = f"http://127.0.0.1:{free_port()}"  # allowed, but nobody listens
+        self.late_port = free_port()  # allowed; a test starts a provider there while a call waits to retry
+        self.late = f"http://127.0.0.1:{self.late_port}"
         self.gateway = Gateway(primary.base_url, extra_env={"TOLLGATE_PROVIDERS_ANTHROPIC_BASE_URL": self.claude.base_url}, extra_yaml=f"""
 auth:
   gateway_keys:
@@ -61,7 +63,7 @@ auth:
       project: limited
       rate_limits: "2;w=60"
 routing:
-  allowed_target_urls: ["{self.backup.base_url}", "{self.second_backup.base_url}", "{self.dead}"]
+  allowed_target_urls: ["{self.backup.base_url}", "{self.second_backup.base_url}", "{self.dead}", "{self.late}"]
 """)
 
     def stop(self):
@@ -212,24 +214,33 @@ def test_cached_json_answer_is_the_first_answers_exact_bytes(world):
     assert len(world.primary.received(script)) == 1
 
 
+def streamed(raw):
+    """A stream through the SDK's raw response: its bytes as they arrived, then the SDK's events
+    read from those bytes."""
+    data = raw.http_response.read()
+    return data, list(raw.parse())
+
+
 def test_cached_openai_stream_replays_the_same_events(world):
     script = tag()
     events = [e.replace('"Hello"', f'"Hello {script}"') for e in chat_chunks("gpt-4o-mini", True)]
     world.primary.script(script, [Reply(200, events=events)])
-    body = {"model": "gpt-4o-mini", "messages": prompt("stream " + script), "stream": True}
-    miss = post(world.gateway, body, CACHE, script=script)
-    hit = post(world.gateway, body, CACHE, script=script)
+    client = oai(world.gateway, script)
+
+    def call():
+        return client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=prompt("stream " + script), stream=True, extra_headers=CACHE)
+    miss = call()
+    first, first_chunks = streamed(miss)  # the first call completes before the second starts
+    hit = call()
+    replayed, chunks = streamed(hit)
     assert (miss.headers["helicone-cache"], hit.headers["helicone-cache"]) == ("MISS", "HIT")
-    assert f"Hello {script}".encode() in miss.content
-    assert hit.content == miss.content
     assert hit.headers["content-type"].startswith("text/event-stream")
+    assert replayed == first
     # The SDK reads the replayed stream as it read the first: no usage chunk, since none was asked.
-    raw = oai(world.gateway, script).chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=prompt("stream " + script), stream=True, extra_headers=CACHE)
-    assert raw.headers["helicone-cache"] == "HIT"
-    chunks = list(raw.parse())
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"Hello {script} world"
     assert all(c.usage is None for c in chunks)
+    assert [c.model_dump() for c in chunks] == [c.model_dump() for c in first_chunks]
     assert len(world.primary.received(script)) == 1
 
 
@@ -237,16 +248,19 @@ def test_cached_anthropic_stream_replays_the_same_events(world):
     script = tag()
     events = [e.replace('"Bon"', f'"Bon {script} "') for e in anthropic_events("claude-sonnet-4-5")]
     world.claude.script(script, [Reply(200, events=events)])
-    body = {"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": prompt("bonjour " + script), "stream": True}
-    headers = {**CACHE, "x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
-    miss = post(world.gateway, body, headers, script=script, path="/anthropic/v1/messages")
-    hit = post(world.gateway, body, headers, script=script, path="/anthropic/v1/messages")
+    client = claude(world.gateway, script)
+
+    def call():
+        return client.messages.with_raw_response.create(
+            model="claude-sonnet-4-5", max_tokens=100, messages=prompt("bonjour " + script), stream=True, extra_headers=CACHE)
+    miss = call()
+    first, _ = streamed(miss)  # the first call completes before the second starts
+    hit = call()
+    replayed, replayed_events = streamed(hit)
     assert (miss.headers["helicone-cache"], hit.headers["helicone-cache"]) == ("MISS", "HIT")
-    assert hit.content == miss.content
-    raw = claude(world.gateway, script).messages.with_raw_response.create(
-        model="claude-sonnet-4-5", max_tokens=100, messages=prompt("bonjour " + script), stream=True, extra_headers=CACHE)
-    assert raw.headers["helicone-cache"] == "HIT"
-    text = "".join(e.delta.text for e in raw.parse() if e.type == "content_block_delta")
+    assert replayed == first
+    assert replayed == "".join(events).encode()  # Anthropic streams pass untouched
+    text = "".join(e.delta.text for e in replayed_events if e.type == "content_block_delta")
     assert text == f"Bon {script} jour"
     assert len(world.claude.received(script)) == 1
 
@@ -373,11 +387,15 @@ def test_provider_failing_twice_then_answering_gives_the_client_the_answer(world
 def test_provider_that_keeps_failing_gives_the_client_the_last_failure_after_every_retry(world):
     script = tag()
     world.primary.script(script, [502, 500], then=Reply(503, {"error": {"message": f"last failure {script}"}}))
-    answer, completion = chat(oai(world.gateway, script), {**RETRY, "Helicone-Retry-Num": "2"}, messages=prompt("keeps failing " + script))
+    headers = {**RETRY, "Helicone-Retry-Num": "2", "Helicone-Retry-Min-Timeout": "150", "Helicone-Retry-Max-Timeout": "400"}
+    answer, completion = chat(oai(world.gateway, script), headers, messages=prompt("keeps failing " + script))
     assert completion is None
     assert answer.status_code == 503
     assert answer.json()["error"]["message"] == f"last failure {script}"
-    assert len(world.primary.received(script)) == 3  # 1 + Retry-Num
+    received = world.primary.received(script)
+    assert len(received) == 3  # 1 + Retry-Num
+    # No retry goes out sooner than Helicone-Retry-Min-Timeout after the failure before it.
+    assert all(b["time"] - a["time"] >= 0.14 for a, b in zip(received, received[1:]))
     record = record_of(world.gateway, answer)
     assert record["status"] == 503
     assert [a["status"] for a in record["attempts"]] == [502, 500, 503]
@@ -396,6 +414,26 @@ def test_unreachable_provider_is_tried_again_and_each_refused_connection_is_reco
         assert attempt["status"] is None
         assert attempt["url"].startswith(world.dead)
         assert attempt["error"]
+
+
+def test_provider_that_refuses_connections_until_it_comes_up_is_reached_by_a_retry(world):
+    script = tag()
+    # The first attempt finds nobody listening; the provider is up before the retry, 1.5 s later.
+    headers = {**RETRY, "Helicone-Retry-Num": "2", "Helicone-Retry-Min-Timeout": "1500",
+               "Helicone-Retry-Max-Timeout": "1500", "Helicone-Target-URL": world.late}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(chat, oai(world.gateway, script, base="/v1"), headers, messages=prompt("wake up " + script))
+        time.sleep(0.5)
+        late = FakeProvider(port=world.late_port)
+        try:
+            answer, completion = pending.result(timeout=30)
+        finally:
+            late.stop()
+    assert answer.status_code == 200 and completion is not None
+    assert len(late.received(script)) == 1
+    attempts = record_of(world.gateway, answer)["attempts"]
+    assert [a["status"] for a in attempts] == [None, 200]
+    assert attempts[0]["error"] and attempts[0]["url"].startswith(world.late)
 
 
 def test_429_with_retry_after_is_waited_out_before_trying_again(world):
