@@ -7,6 +7,7 @@ or `script` answers for the requests that carry one `X-Fake-Script` header value
 status, ask to wait with `Retry-After`, fail N times then succeed (see `script`).
 """
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,13 +84,16 @@ def anthropic_events(model):
 class Reply:
     """One scripted answer: a status, a body (bytes as they are, anything else as JSON; None: a
     JSON error body for a failure, the usual answer for a 2xx), extra headers, or SSE `events`
-    (strings, each sent as one chunk)."""
+    (strings, each sent as one chunk, `pause` seconds apart). With `cut`, the connection is
+    closed after the events, without the stream's last chunk: an answer broken off midway."""
 
-    def __init__(self, status=200, body=None, headers=None, events=None):
+    def __init__(self, status=200, body=None, headers=None, events=None, pause=0.005, cut=False):
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.events = events
+        self.pause = pause
+        self.cut = cut
 
 
 SCRIPT_HEADER = "x-fake-script"
@@ -152,7 +156,7 @@ class FakeProvider:
                 """Sends a scripted answer; False when it is a 2xx with no body of its own, which
                 gets the usual answer."""
                 if reply.events is not None:
-                    self.send_sse(reply.events, reply.status, reply.headers)
+                    self.send_sse(reply.events, reply.status, reply.headers, reply.pause, reply.cut)
                     return True
                 body = reply.body
                 if body is None:
@@ -176,7 +180,7 @@ class FakeProvider:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def send_sse(self, events, status=200, headers=None):
+            def send_sse(self, events, status=200, headers=None, pause=0.005, cut=False):
                 self.send_response(status)
                 self.send_header("content-type", "text/event-stream; charset=utf-8")
                 self.send_header("transfer-encoding", "chunked")
@@ -187,7 +191,11 @@ class FakeProvider:
                     data = e.encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
-                    time.sleep(0.005)
+                    time.sleep(pause)
+                if cut:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 

@@ -13,10 +13,11 @@ import time
 import uuid
 
 import anthropic
+import httpx
 import openai
 import pytest
 
-from conftest import Gateway
+from conftest import SUITE_POSTGRES, Gateway
 from fake_provider import FakeProvider, Reply, anthropic_events, chat_chunks, chat_completion
 from shared_http import HTTP
 
@@ -282,6 +283,58 @@ def test_failed_answers_are_not_cached(world):
     assert len(world.primary.received(script)) == 2
 
 
+def test_stream_broken_off_by_the_provider_is_not_cached(world):
+    script = tag()
+    events = chat_chunks("gpt-4o-mini", True)
+    world.primary.script(script, [Reply(200, events=events[:3], cut=True)])
+    body = {"model": "gpt-4o-mini", "messages": prompt("broken " + script), "stream": True}
+    with pytest.raises(httpx.RemoteProtocolError):  # the client sees the cut, never a clean end
+        post(world.gateway, body, CACHE, script=script)
+    again = post(world.gateway, body, CACHE, script=script)
+    assert again.headers["helicone-cache"] == "MISS"
+    assert again.content.endswith(b"data: [DONE]\n\n")
+    assert len(world.primary.received(script)) == 2
+
+
+def test_stream_the_client_abandoned_is_never_served_cut_short(world):
+    script = tag()
+    events = chat_chunks("gpt-4o-mini", True)
+    long = events[:1] + [events[1]] * 40 + events[2:]
+    world.primary.script(script, [], then=Reply(200, events=long, pause=0.02))
+    body = {"model": "gpt-4o-mini", "messages": prompt("abandoned " + script), "stream": True}
+    headers = {**CACHE, "Helicone-Auth": f"Bearer {ALPHA}", "Authorization": f"Bearer {PROVIDER_KEY}", "X-Fake-Script": script}
+    with HTTP.stream("POST", world.gateway.url + "/openai/v1/chat/completions", json=body, headers=headers) as first:
+        assert first.headers["helicone-cache"] == "MISS"
+        next(first.iter_raw())  # one chunk, then the client goes away
+    again = post(world.gateway, body, CACHE, script=script)
+    assert again.status_code == 200
+    # A miss, or the whole answer if the gateway finished reading it: never the part the client got.
+    assert again.content.count(b'"content":"Hello"') == 40
+    assert again.content.endswith(b"data: [DONE]\n\n")
+
+
+def test_cache_key_leaves_out_provider_credentials_and_the_store_never_keeps_them(world):
+    script = tag()
+    text = "credentials " + script
+    one = openai.OpenAI(base_url=world.gateway.url + "/openai/v1", api_key=f"sk-first-{script}", max_retries=0,
+                        default_headers={"Helicone-Auth": f"Bearer {ALPHA}", "X-Fake-Script": script})
+    two = openai.OpenAI(base_url=world.gateway.url + "/openai/v1", api_key=f"sk-second-{script}", max_retries=0,
+                        default_headers={"Helicone-Auth": f"Bearer {ALPHA}", "X-Fake-Script": script})
+    miss, _ = chat(one, CACHE, messages=prompt(text))
+    hit, _ = chat(two, CACHE, messages=prompt(text))
+    assert (miss.headers["helicone-cache"], hit.headers["helicone-cache"]) == ("MISS", "HIT")
+    assert len(world.primary.received(script)) == 1
+    record_of(world.gateway, hit)  # both calls and the cached answer are written by now
+    if SUITE_POSTGRES:
+        return  # the store is a PostgreSQL schema here; the SQLite pass reads the files
+    for name in os.listdir(world.gateway.storage):
+        if name.startswith("tollgate.sqlite"):
+            with open(os.path.join(world.gateway.storage, name), "rb") as f:
+                data = f.read()
+            assert f"sk-first-{script}".encode() not in data, name
+            assert f"sk-second-{script}".encode() not in data, name
+
+
 def test_cached_answer_expires_after_its_max_age(world):
     script = tag()
     client = oai(world.gateway, script)
@@ -457,6 +510,19 @@ def test_retry_after_longer_than_max_timeout_gives_the_client_the_429(world):
     assert [a["status"] for a in record_of(world.gateway, answer)["attempts"]] == [429]
 
 
+def test_stream_that_failed_before_its_first_byte_is_retried_and_reaches_the_client_untouched(world):
+    script = tag()
+    world.primary.script(script, [503])
+    stream = oai(world.gateway, script).chat.completions.create(
+        model="gpt-4o-mini", messages=prompt("stream again " + script), stream=True, extra_headers=RETRY)
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello world"
+    assert all(c.choices and c.usage is None for c in chunks)  # no usage chunk: none was asked
+    first, second = world.primary.received(script)
+    assert second["body"] == first["body"]
+    assert json.loads(second["body"])["stream_options"] == {"include_usage": True}
+
+
 def test_client_errors_are_not_retried(world):
     script = tag()
     world.primary.script(script, [400])
@@ -598,6 +664,27 @@ def test_fallback_answers_from_the_next_target_with_its_own_headers_and_body_ove
     assert record["attempts"][0]["url"].startswith(world.primary.base_url)
     assert record["attempts"][1]["url"].startswith(world.backup.base_url)
     assert "scripted failure 503" in record["attempts"][0]["response"]
+
+
+def test_streamed_call_falls_back_with_the_override_and_is_metered_from_the_backups_answer(world):
+    script = tag()
+    world.primary.script(script, [], then=Reply(429, headers={"Retry-After": "30"}))
+    headers = fallbacks({"target-url": world.primary.base_url, "onCodes": [429]},
+                        {"target-url": world.backup.base_url, "bodyKeyOverride": {"model": "gpt-4o"}})
+    raw = oai(world.gateway, script, base="/v1").chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=prompt("stream elsewhere " + script), stream=True, extra_headers=headers)
+    assert raw.headers["helicone-fallback-index"] == "1"
+    chunks = list(raw.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello world"
+    assert {c.model for c in chunks} == {"gpt-4o"}
+    assert all(c.choices and c.usage is None for c in chunks)
+    [sent] = world.backup.received(script)
+    assert json.loads(sent["body"])["model"] == "gpt-4o"
+    record = record_of(world.gateway, raw.http_response)
+    assert record["fallback_index"] == 1 and record["model"] == "gpt-4o"
+    # The backup's usage, 20 prompt and 2 completion tokens, at gpt-4o's $2.50 and $10 per million.
+    assert (record["prompt_tokens"], record["completion_tokens"]) == (20, 2)
+    assert record["cost_usd"] == pytest.approx((20 * 2.5 + 2 * 10) / 1e6, rel=1e-9)
 
 
 def test_fallback_stops_at_a_status_its_entry_does_not_list(world):
