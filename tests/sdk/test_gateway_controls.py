@@ -687,6 +687,27 @@ def test_streamed_call_falls_back_with_the_override_and_is_metered_from_the_back
     assert record["cost_usd"] == pytest.approx((20 * 2.5 + 2 * 10) / 1e6, rel=1e-9)
 
 
+def test_fallback_entrys_key_replaces_the_callers_for_that_target_only_and_is_never_kept(world):
+    script = tag()
+    world.primary.script(script, [], then=500)
+    backup_key = f"sk-backup-{script}"
+    headers = fallbacks({"target-url": world.primary.base_url},
+                        {"target-url": world.backup.base_url, "headers": {"Authorization": f"Bearer {backup_key}"}})
+    answer, completion = chat(oai(world.gateway, script, base="/v1"), headers, messages=prompt("keys " + script))
+    assert answer.status_code == 200 and completion is not None
+    [to_primary] = world.primary.received(script)
+    [to_backup] = world.backup.received(script)
+    assert to_primary["headers"]["authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert to_backup["headers"]["authorization"] == f"Bearer {backup_key}"
+    record = record_of(world.gateway, answer)
+    assert backup_key not in json.dumps(record)
+    assert not [line for line in world.gateway.output if backup_key in line]
+    if not SUITE_POSTGRES:
+        for name in os.listdir(world.gateway.storage):
+            with open(os.path.join(world.gateway.storage, name), "rb") as f:
+                assert backup_key.encode() not in f.read(), name
+
+
 def test_fallback_stops_at_a_status_its_entry_does_not_list(world):
     script = tag()
     world.primary.script(script, [], then=500)
