@@ -4,7 +4,8 @@ control header gets. Fake providers script their failures per test (`X-Fake-Scri
 fake_provider.py), so the tests can count what reached them and read what was sent.
 
 Expected costs are worked out by hand from the published prices (test_pricing.py): gpt-4o-mini
-is $0.15 input, $0.075 cached input, $0.60 output per million tokens."""
+is $0.15 input, $0.075 cached input, $0.60 output per million tokens. The last two tests run two
+gateways on one PostgreSQL and need TOLLGATE_TEST_POSTGRES_URL (scripts/test starts one)."""
 import concurrent.futures
 import json
 import os
@@ -521,6 +522,26 @@ def test_stream_that_failed_before_its_first_byte_is_retried_and_reaches_the_cli
     first, second = world.primary.received(script)
     assert second["body"] == first["body"]
     assert json.loads(second["body"])["stream_options"] == {"include_usage": True}
+    record = record_of(world.gateway, stream.response)
+    assert [a["status"] for a in record["attempts"]] == [503, 200]
+    assert (record["prompt_tokens"], record["completion_tokens"]) == (20, 2)
+
+
+def test_stream_broken_off_after_its_first_bytes_is_not_retried(world):
+    # SPEC §7: nothing is retried once a byte of the answer has reached the client; a retry now
+    # would append a second answer to the part already shown.
+    script = tag()
+    world.primary.script(script, [Reply(200, events=chat_chunks("gpt-4o-mini", True)[:3], cut=True)])
+    body = {"model": "gpt-4o-mini", "messages": prompt("half a stream " + script), "stream": True}
+    headers = {**RETRY, "Helicone-Auth": f"Bearer {ALPHA}", "Authorization": f"Bearer {PROVIDER_KEY}", "X-Fake-Script": script}
+    with HTTP.stream("POST", world.gateway.url + "/openai/v1/chat/completions", json=body, headers=headers) as answer:
+        assert answer.status_code == 200
+        with pytest.raises(httpx.RemoteProtocolError):  # the client sees the cut, never a clean end
+            answer.read()
+    record = record_of(world.gateway, answer)  # written once the call is over, retries included
+    assert [a["status"] for a in record["attempts"]] == [200]
+    assert record["error"]
+    assert len(world.primary.received(script)) == 1
 
 
 def test_client_errors_are_not_retried(world):
@@ -572,6 +593,21 @@ def test_per_user_limit_refuses_a_users_fourth_call_but_not_another_users_first(
     assert len(world.primary.received(script)) == 4
 
 
+def test_per_user_limit_counts_the_user_the_sdk_sent_in_the_body(world):
+    # SPEC §3: the end user is Helicone-User-Id, falling back to the body's `user` (OpenAI); the
+    # record says so. A per-user limit must count that same user, or an SDK call passing `user=`
+    # (or one that just leaves the header out) escapes it.
+    script = tag()
+    client = oai(world.gateway, script)
+    policy = {"Helicone-RateLimit-Policy": "1;w=60;s=user"}
+    first, _ = chat(client, policy, messages=prompt("hi"), user="body-user-" + script)
+    assert first.status_code == 200
+    assert record_of(world.gateway, first)["user_id"] == "body-user-" + script
+    assert first.headers.get("helicone-ratelimit-policy") == "1;w=60;s=user"
+    assert_refused(chat(client, policy, messages=prompt("hi"), user="body-user-" + script)[0], "1;w=60;s=user", 1)
+    assert len(world.primary.received(script)) == 1
+
+
 def test_per_property_limit_counts_each_value_apart(world):
     script = tag()
     client = oai(world.gateway, script)
@@ -581,6 +617,16 @@ def test_per_property_limit_counts_each_value_apart(world):
     assert [chat(client, {**limited, **one}, messages=prompt("hi"))[0].status_code for _ in range(2)] == [200, 200]
     assert_refused(chat(client, {**limited, **one}, messages=prompt("hi"))[0], policy, 2)
     assert chat(client, {**limited, **two}, messages=prompt("hi"))[0].status_code == 200
+    assert len(world.primary.received(script)) == 3
+
+
+def test_concurrent_calls_never_get_past_the_quota(world):
+    script = tag()
+    client = oai(world.gateway, script)
+    headers = {"Helicone-RateLimit-Policy": "3;w=60;s=tenant", "Helicone-Property-Tenant": script}
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: chat(client, headers, messages=prompt("hi"))[0], range(10)))
+    assert sorted(a.status_code for a in answers) == [200] * 3 + [429] * 7
     assert len(world.primary.received(script)) == 3
 
 
@@ -682,6 +728,7 @@ def test_streamed_call_falls_back_with_the_override_and_is_metered_from_the_back
     assert json.loads(sent["body"])["model"] == "gpt-4o"
     record = record_of(world.gateway, raw.http_response)
     assert record["fallback_index"] == 1 and record["model"] == "gpt-4o"
+    assert [a["status"] for a in record["attempts"]] == [429, 200]
     # The backup's usage, 20 prompt and 2 completion tokens, at gpt-4o's $2.50 and $10 per million.
     assert (record["prompt_tokens"], record["completion_tokens"]) == (20, 2)
     assert record["cost_usd"] == pytest.approx((20 * 2.5 + 2 * 10) / 1e6, rel=1e-9)
