@@ -138,15 +138,21 @@ def error_of(answer):
 
 
 @pytest.mark.parametrize("headers, named", [
-    ({**CACHE, "Helicone-Cache-Bucket-Max-Size": "50"}, "Helicone-Cache-Bucket-Max-Size"),
-    ({"Helicone-Cache-Enabled": "yes please"}, "Helicone-Cache-Enabled"),
-    ({**CACHE, "Cache-Control": "max-age=soon"}, "Cache-Control"),
-    ({"Helicone-RateLimit-Policy": "abc"}, "Helicone-RateLimit-Policy"),
-    ({"Helicone-RateLimit-Policy": "10;w=5"}, "Helicone-RateLimit-Policy"),
-    ({"Helicone-Retry-Enabled": "true", "Helicone-Retry-Num": "x"}, "Helicone-Retry-Num"),
-    ({"Helicone-Retry-Enabled": "true", "Helicone-Retry-Factor": "fast"}, "Helicone-Retry-Factor"),
-    ({"Helicone-Fallbacks": "{"}, "Helicone-Fallbacks"),
-    ({"Helicone-Fallbacks": '[{"headers": {}}]'}, "Helicone-Fallbacks"),
+    pytest.param({**CACHE, "Helicone-Cache-Bucket-Max-Size": "50"}, "Helicone-Cache-Bucket-Max-Size", id="bucket-size-50"),
+    pytest.param({"Helicone-Cache-Enabled": "yes please"}, "Helicone-Cache-Enabled", id="cache-enabled-not-boolean"),
+    pytest.param({**CACHE, "Cache-Control": "max-age=soon"}, "Cache-Control", id="max-age-not-a-number"),
+    pytest.param({"Helicone-RateLimit-Policy": "abc"}, "Helicone-RateLimit-Policy", id="policy-abc"),
+    pytest.param({"Helicone-RateLimit-Policy": "10;w=5"}, "Helicone-RateLimit-Policy", id="policy-window-under-60"),
+    pytest.param({"Helicone-Retry-Enabled": "true", "Helicone-Retry-Num": "x"}, "Helicone-Retry-Num", id="retry-num-x"),
+    pytest.param({"Helicone-Retry-Enabled": "true", "Helicone-Retry-Factor": "fast"}, "Helicone-Retry-Factor", id="retry-factor-word"),
+    pytest.param({**RETRY, "Helicone-Retry-Min-Timeout": "500", "Helicone-Retry-Max-Timeout": "100"}, "Helicone-Retry-Min-Timeout", id="retry-min-above-max"),
+    pytest.param({"Helicone-Fallbacks": "{"}, "Helicone-Fallbacks", id="fallbacks-not-json"),
+    pytest.param({"Helicone-Fallbacks": '[{"headers": {}}]'}, "Helicone-Fallbacks", id="fallback-without-target"),
+    pytest.param({"Helicone-Fallbacks": '[{"target-url": "ftp://127.0.0.1:21"}]'}, "Helicone-Fallbacks", id="fallback-not-http"),
+    # The brief's examples name these alone, without the header that turns their control on: a
+    # value the gateway would otherwise silently not use.
+    pytest.param({"Helicone-Cache-Bucket-Max-Size": "50"}, "Helicone-Cache-Bucket-Max-Size", id="bucket-size-50-alone"),
+    pytest.param({"Helicone-Retry-Num": "x"}, "Helicone-Retry-Num", id="retry-num-x-alone"),
 ])
 def test_malformed_control_header_is_refused_with_400_naming_it_and_nothing_is_sent(world, headers, named):
     script = tag()
