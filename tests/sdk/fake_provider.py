@@ -85,15 +85,17 @@ class Reply:
     """One scripted answer: a status, a body (bytes as they are, anything else as JSON; None: a
     JSON error body for a failure, the usual answer for a 2xx), extra headers, or SSE `events`
     (strings, each sent as one chunk, `pause` seconds apart). With `cut`, the connection is
-    closed after the events, without the stream's last chunk: an answer broken off midway."""
+    closed after the events, without the stream's last chunk: an answer broken off midway. With
+    `drop`, the connection is closed before any answer."""
 
-    def __init__(self, status=200, body=None, headers=None, events=None, pause=0.005, cut=False):
+    def __init__(self, status=200, body=None, headers=None, events=None, pause=0.005, cut=False, drop=False):
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.events = events
         self.pause = pause
         self.cut = cut
+        self.drop = drop
 
 
 SCRIPT_HEADER = "x-fake-script"
@@ -155,6 +157,10 @@ class FakeProvider:
             def send_reply(self, reply):
                 """Sends a scripted answer; False when it is a 2xx with no body of its own, which
                 gets the usual answer."""
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return True
                 if reply.events is not None:
                     self.send_sse(reply.events, reply.status, reply.headers, reply.pause, reply.cut)
                     return True
