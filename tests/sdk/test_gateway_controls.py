@@ -271,6 +271,13 @@ def test_cached_anthropic_stream_replays_the_same_events(world):
     text = "".join(e.delta.text for e in replayed_events if e.type == "content_block_delta")
     assert text == f"Bon {script} jour"
     assert len(world.claude.received(script)) == 1
+    # claude-sonnet-4-5: 100 input × 3 + 1000 cache reads × 0.30 + 300 5-minute writes × 3.75
+    # + 200 1-hour writes × 6 + 50 output × 15, per million tokens (test_anthropic_sdk.py).
+    cost = (100 * 3 + 1000 * 0.3 + 300 * 3.75 + 200 * 6 + 50 * 15) / 1e6
+    assert record_of(world.gateway, miss.http_response)["cost_usd"] == pytest.approx(cost, rel=1e-9)
+    hit_record = record_of(world.gateway, hit.http_response)
+    assert (hit_record["cache_hit"], hit_record["stream"], hit_record["cost_usd"]) == (True, True, 0)
+    assert hit_record["cost_saved_usd"] == pytest.approx(cost, rel=1e-9)
 
 
 def test_failed_answers_are_not_cached(world):
