@@ -1,10 +1,13 @@
 """A stand-in for OpenAI and Anthropic: a real HTTP server on 127.0.0.1, port 0.
 
 It answers chat completions and messages in JSON or SSE with real-shaped usage, and keeps
-every request it received so tests can check what the gateway forwarded. A test can set
-`override` to answer chat completions its own way (see there).
+every request it received (path, headers, raw body, arrival time) so tests can check what the
+gateway forwarded. A test can set `override` to answer chat completions its own way (see there),
+or `script` answers for the requests that carry one `X-Fake-Script` header value: fail with a
+status, ask to wait with `Retry-After`, fail N times then succeed (see `script`).
 """
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +81,26 @@ def anthropic_events(model):
     ]
 
 
+class Reply:
+    """One scripted answer: a status, a body (bytes as they are, anything else as JSON; None: a
+    JSON error body for a failure, the usual answer for a 2xx), extra headers, or SSE `events`
+    (strings, each sent as one chunk, `pause` seconds apart). With `cut`, the connection is
+    closed after the events, without the stream's last chunk: an answer broken off midway. With
+    `drop`, the connection is closed before any answer."""
+
+    def __init__(self, status=200, body=None, headers=None, events=None, pause=0.005, cut=False, drop=False):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.events = events
+        self.pause = pause
+        self.cut = cut
+        self.drop = drop
+
+
+SCRIPT_HEADER = "x-fake-script"
+
+
 class LoopbackHandler(BaseHTTPRequestHandler):
     """What every fake server here shares: keep-alive HTTP/1.1, no Nagle delay (headers and body
     are separate writes: no 40 ms delayed-ACK stall), no request log."""
@@ -89,20 +112,29 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
 
 class FakeProvider:
-    def __init__(self):
+    def __init__(self, port=0):
         self.requests = []
         self.lock = threading.Lock()
         # Called as override(request_json) for each non-stream chat completion; when it returns
         # bytes they are the 200 response body, sent byte for byte; None gives the usual answer.
         self.override = None
+        # Scripted answers per X-Fake-Script value (see `script`): a list consumed in order, then
+        # what comes after it.
+        self.scripts = {}
         provider = self
 
         class Handler(LoopbackHandler):
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                tag = headers.get(SCRIPT_HEADER)
                 with provider.lock:
-                    provider.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": raw})
+                    provider.requests.append({"path": self.path, "headers": headers, "body": raw,
+                                              "time": time.monotonic(), "script": tag})
+                    reply = provider._next_reply(tag)
+                if reply is not None and self.send_reply(reply):
+                    return
                 try:
                     body = json.loads(raw, strict=False)  # strict=False: raw control characters in strings
                 except ValueError:
@@ -122,36 +154,83 @@ class FakeProvider:
                     return self.send_json(200, anthropic_message(model))
                 self.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
+            def send_reply(self, reply):
+                """Sends a scripted answer; False when it is a 2xx with no body of its own, which
+                gets the usual answer."""
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return True
+                if reply.events is not None:
+                    self.send_sse(reply.events, reply.status, reply.headers, reply.pause, reply.cut)
+                    return True
+                body = reply.body
+                if body is None:
+                    if 200 <= reply.status < 300:
+                        return False
+                    body = {"error": {"message": f"scripted failure {reply.status}", "type": "server_error", "code": None}}
+                data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+                self.send_bytes(reply.status, data, reply.headers)
+                return True
+
             def send_json(self, status, obj):
                 self.send_bytes(status, json.dumps(obj, ensure_ascii=False).encode())
 
-            def send_bytes(self, status, data):
+            def send_bytes(self, status, data, headers=None):
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.send_header("x-request-id", "req_fake")
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
-            def send_sse(self, events):
-                self.send_response(200)
+            def send_sse(self, events, status=200, headers=None, pause=0.005, cut=False):
+                self.send_response(status)
                 self.send_header("content-type", "text/event-stream; charset=utf-8")
                 self.send_header("transfer-encoding", "chunked")
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 for e in events:
                     data = e.encode()
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
-                    time.sleep(0.005)
+                    time.sleep(pause)
+                if cut:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def script(self, tag, replies, then=None):
+        """Answers the requests carrying `X-Fake-Script: tag` with `replies` in order, then with
+        `then` for every later one (None: the usual answer). Each reply is a `Reply`, a status
+        (a failure gets a JSON error body, a 2xx the usual answer) or None (the usual answer)."""
+        def reply(r):
+            return Reply(r) if isinstance(r, int) else r
+        with self.lock:
+            self.scripts[tag] = ([reply(r) for r in replies], reply(then))
+
+    def _next_reply(self, tag):
+        if tag is None or tag not in self.scripts:
+            return None
+        queue, then = self.scripts[tag]
+        return queue.pop(0) if queue else then
+
+    def received(self, tag):
+        """The requests that carried `X-Fake-Script: tag`, in the order they arrived."""
+        with self.lock:
+            return [r for r in self.requests if r["script"] == tag]
 
     def stop(self):
         self.server.shutdown()
