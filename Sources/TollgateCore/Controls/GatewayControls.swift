@@ -44,11 +44,16 @@ public struct GatewayControls: Sendable, Equatable {
     public init(_ values: Values) throws(GatewayHeaderError) {
         self.init()
         guard !values.isEmpty else { return }
-        if try Self.flag(values, "helicone-cache-enabled", "Helicone-Cache-Enabled") {
-            cache = try CacheControl(values)
+        // Every value sent is checked, switched on or not: a typo is an error, never a silent default.
+        let cacheEnabled = try Self.flag(values, "helicone-cache-enabled", "Helicone-Cache-Enabled")
+        if cacheEnabled || values.fields.keys.contains(where: { $0.hasPrefix("helicone-cache-") }) {
+            let control = try CacheControl(values)
+            if cacheEnabled { cache = control }
         }
-        if try Self.flag(values, "helicone-retry-enabled", "Helicone-Retry-Enabled") {
-            retry = try RetryControl(values)
+        let retryEnabled = try Self.flag(values, "helicone-retry-enabled", "Helicone-Retry-Enabled")
+        if retryEnabled || values.fields.keys.contains(where: { $0.hasPrefix("helicone-retry-") }) {
+            let control = try RetryControl(values)
+            if retryEnabled { retry = control }
         }
         if let policy = values["helicone-ratelimit-policy"] {
             rateLimit = try RateLimitPolicy(header: policy)

@@ -73,13 +73,14 @@ public struct RateLimitPolicy: Sendable, Equatable {
         return text
     }
 
-    /// What this policy counts a call under: nil when the call has no value for its segment (a
-    /// per-user policy on a call with no user does not apply).
-    public func subject(user: String?, properties: [Property]) -> String? {
+    /// What this policy counts a call under. Calls without a value for the segment (no user, no
+    /// such property) share one subject of their own, so leaving the user out does not escape a
+    /// per-user limit an operator set.
+    public func subject(user: String?, properties: [Property]) -> String {
         switch segment {
         case .project: "project"
-        case .user: user.map { "user:" + $0 }
-        case .property(let name): properties.first { $0.key == name }.map { "property:\(name):\($0.value)" }
+        case .user: user.map { "user:" + $0 } ?? "user-absent"
+        case .property(let name): properties.first { $0.key == name }.map { "property:\(name):\($0.value)" } ?? "property-absent:\(name)"
         }
     }
 }

@@ -29,8 +29,8 @@ struct RateLimiter: Sendable {
     }
 
     /// What one policy counts the call under, in the store.
-    static func subject(project: String, policy: RateLimitPolicy, user: String?, properties: [Property]) -> String? {
-        policy.subject(user: user, properties: properties).map { "\(project)|\(policy.header)|\($0)" }
+    static func subject(project: String, policy: RateLimitPolicy, user: String?, properties: [Property]) -> String {
+        "\(project)|\(policy.header)|\(policy.subject(user: user, properties: properties))"
     }
 
     /// Checks every applicable policy; a refused call is counted under none of them.
@@ -38,7 +38,7 @@ struct RateLimiter: Sendable {
         var tightest: (policy: RateLimitPolicy, decision: RateLimitWindow.Decision)?
         var counted: [(subject: String, window: RateLimitWindow.Key)] = []
         for policy in policies {
-            guard let subject = Self.subject(project: project, policy: policy, user: user, properties: properties) else { continue }
+            let subject = Self.subject(project: project, policy: policy, user: user, properties: properties)
             let window = RateLimitWindow.Key(containing: now, seconds: policy.windowSeconds)
             let decision: RateLimitWindow.Decision
             switch policy.unit {
@@ -67,7 +67,7 @@ struct RateLimiter: Sendable {
     func charge(project: String, policies: [RateLimitPolicy], user: String?, properties: [Property], costUSD: Double, at time: Date) async throws {
         guard costUSD > 0 else { return }
         for policy in policies where policy.unit == .cents {
-            guard let subject = Self.subject(project: project, policy: policy, user: user, properties: properties) else { continue }
+            let subject = Self.subject(project: project, policy: policy, user: user, properties: properties)
             try await store.addToRateLimit(subject: subject, window: RateLimitWindow.Key(containing: time, seconds: policy.windowSeconds), amount: costUSD * 100)
         }
     }

@@ -241,9 +241,15 @@ final class ProxyCall: UpstreamCallDelegate {
     /// the event loop in one hop; the call comes back to the loop with the verdict.
     private func admit() {
         phase = .admitting
+        // The user a per-user limit counts is the one the record shows: the header, else the
+        // body's `user` (what the SDKs send), read only when such a limit applies.
+        var user = tags.userID
+        if user == nil, policies.contains(where: { $0.segment == .user }), let exchange {
+            user = RequestFacts.inspect(exchange.requestBody).userID
+        }
         var call = CallAdmission.Call(
             id: id, claimsID: tags.requestID != nil, project: project, policies: policies,
-            user: tags.userID, properties: tags.properties
+            user: user, properties: tags.properties
         )
         if let cache = tags.controls.cache, let exchange {
             let target = targets[0]
@@ -535,7 +541,9 @@ final class ProxyCall: UpstreamCallDelegate {
             return
         }
         let failure = UpstreamFailure.classify(error, host: target.origin.origin, phase: answerHeadSent ? .duringAnswer(bytes: capture?.totalBytes ?? 0) : .beforeAnswer)
-        if !answerHeadSent {
+        if answerHeadSent {
+            noteAttempt(status: self.exchange!.status, error: failure.failure.description)
+        } else {
             noteAttempt(status: nil, error: failure.failure.description)
             let step = plan(status: nil, retryAfter: nil)
             if step != .answer {
@@ -573,8 +581,12 @@ final class ProxyCall: UpstreamCallDelegate {
             return  // the verdict's arrival frees the id
         case .waitingForConnection(let waiter):
             waiter?.cancel()
-        case .sent(let connection), .passingOver(let connection, _):
+        case .sent(let connection):
             connection.abandon()
+            noteAttempt(status: answerHeadSent ? exchange?.status : nil, error: "client went away")
+        case .passingOver(let connection, _):
+            connection.abandon()
+            noteAttempt(status: passedOver?.status, error: "client went away", response: passedOver?.body)
         case .backingOff(let task):
             task.cancel()
         case .keeping:

@@ -171,7 +171,7 @@ struct RecordWriter: Service {
 
     /// Charges the calls that have cents rate limits their cost, before their records are written:
     /// once a call's record can be read, its cost counts against the limit. Under the same
-    /// subjects as at admission (the `Helicone-User-Id` header, not a user read from the body).
+    /// subjects as at admission (the record's user: the header's, else the body's).
     /// A store that does not answer within ``RequestIDRegistry/checkTimeout`` loses the charge, logged.
     func charge(_ records: [RequestRecord], of exchanges: [Exchange], to limiter: RateLimiter) async {
         for (record, exchange) in zip(records, exchanges) {
@@ -179,7 +179,7 @@ struct RecordWriter: Service {
             do {
                 try await withStoreTimeout(RequestIDRegistry.checkTimeout) {
                     try await limiter.charge(
-                        project: exchange.project, policies: exchange.rateLimits, user: exchange.tags.userID,
+                        project: exchange.project, policies: exchange.rateLimits, user: record.userID,
                         properties: exchange.tags.properties, costUSD: cost, at: exchange.receivedAt
                     )
                 }

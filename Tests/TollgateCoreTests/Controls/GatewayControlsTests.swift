@@ -59,8 +59,9 @@ struct GatewayControlsTests {
         let perProperty = try RateLimitPolicy(header: "10;w=60;s=Organization")
         #expect(perProperty.segment == .property("organization"))
         #expect(perProperty.subject(user: "u", properties: [Property(name: "ORGANIZATION", value: "acme")]) == "property:organization:acme")
-        #expect(perProperty.subject(user: "u", properties: []) == nil, "a call without the property is not counted under it")
-        #expect(perUser.subject(user: nil, properties: []) == nil)
+        #expect(perProperty.subject(user: "u", properties: []) == "property-absent:organization", "calls without the property share one count")
+        #expect(perUser.subject(user: nil, properties: []) == "user-absent", "leaving the user out does not escape a per-user limit")
+        #expect(perUser.subject(user: "absent", properties: []) != perUser.subject(user: nil, properties: []))
         #expect(RateLimitPolicy(quota: 1, windowSeconds: 60).subject(user: nil, properties: []) == "project")
     }
 
