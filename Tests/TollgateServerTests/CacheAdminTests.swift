@@ -11,8 +11,8 @@ struct CacheAdminTests {
         let store = try Gateway.openStore(gateway.config, logger: RunningServer.quietLogger)
         defer { DeliveryHandoffTests.close(store) }
         let now = Date()
-        #expect(try await store.keep(StoreContractTests.answer(key: "a", at: now.timeIntervalSince1970 - 1_764_000_000, body: "one"), bucketMaxSize: 1))
-        #expect(try await store.keep(StoreContractTests.answer(key: "b", project: "other", at: now.timeIntervalSince1970 - 1_764_000_000, body: "two"), bucketMaxSize: 1))
+        #expect(try await store.keep(StoreContractTests.answer(key: "a", at: now.timeIntervalSince1970 - 1_764_000_000, body: "one"), bucketMaxSize: 1) != nil)
+        #expect(try await store.keep(StoreContractTests.answer(key: "b", project: "other", at: now.timeIntervalSince1970 - 1_764_000_000, body: "two"), bucketMaxSize: 1) != nil)
 
         let missing = try await gateway.admin("/v1/cache", .DELETE)
         #expect(missing.status == 400)
@@ -32,7 +32,7 @@ struct CacheAdminTests {
         defer { DeliveryHandoffTests.close(store) }
         let body = String(repeating: "x", count: 1000)
         for (i, key) in ["a", "b", "c"].enumerated() {
-            #expect(try await store.keep(StoreContractTests.answer(key: key, at: Double(i), body: body), bucketMaxSize: 1))
+            #expect(try await store.keep(StoreContractTests.answer(key: key, at: Double(i), body: body), bucketMaxSize: 1) != nil)
         }
         try await store.addToRateLimit(subject: "s", window: .init(start: 1_764_000_000, seconds: 60), amount: 1)
         let sweeper = ControlsSweeper(store: store, maxCacheBytes: 1500, interval: .seconds(60), logger: RunningServer.quietLogger, batchSize: 1)

@@ -95,6 +95,26 @@ struct ControlsTests {
         try await provider.stop()
     }
 
+    @Test("after DELETE /v1/cache for a project its next call goes to the provider again, while another project's entries stay")
+    func purgeEmptiesTheCache() async throws {
+        let provider = try await Self.scripted([])
+        let gateway = try await TestGateway.start(provider: provider) { config in
+            config.auth.gatewayKeys = [.init(key: "gk-a", project: "a"), .init(key: "gk-b", project: "b")]
+        }
+        func call(_ key: String) async throws -> String? {
+            try await gateway.send(.POST, "/v1/chat/completions", body: Self.body, headers: [("Helicone-Cache-Enabled", "true"), ("Helicone-Auth", "Bearer \(key)")])
+                .headers.first(name: "Helicone-Cache")
+        }
+        #expect(try await [call("gk-a"), call("gk-a"), call("gk-b"), call("gk-b")] == ["MISS", "HIT", "MISS", "HIT"])
+        let purged = try await gateway.admin("/v1/cache?project=a", .DELETE)
+        #expect(purged.status == 200)
+        #expect((purged.json?["data"] as? [String: Any])?["purged"] as? Int == 1)
+        #expect(try await [call("gk-a"), call("gk-a"), call("gk-b")] == ["MISS", "HIT", "HIT"])
+        #expect(provider.requests.count == 3)
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
     @Test("a cached stream is replayed with the same bytes the first caller read, events and framing included")
     func cachedStreamReplaysBytes() async throws {
         let events = [ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatChunk("lo"), ProviderFixtures.chatStopChunk(), ProviderFixtures.chatUsageChunk, ProviderFixtures.done]

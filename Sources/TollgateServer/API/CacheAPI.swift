@@ -3,9 +3,11 @@ import Hummingbird
 import TollgateCore
 
 /// `DELETE /v1/cache?project=P`: forgets every answer the response cache holds for a project
-/// (a project admin key purges its own). Admin key; Helicone's envelope.
+/// (a project admin key purges its own), in the store and in this instance's memory; other
+/// instances serve what they hold in memory for at most 30 s more. Admin key; Helicone's envelope.
 struct CacheAPI: Sendable {
     let store: any ControlStore
+    let front: CacheFront
     let auth: AdminAuth
 
     func register(on router: ManagementRouter) {
@@ -15,6 +17,7 @@ struct CacheAPI: Sendable {
                     return Envelope.failure(.badRequest, "name the project whose cache to purge: DELETE /v1/cache?project=<project>")
                 }
                 let purged = try await self.store.purgeCache(project: project)
+                self.front.purge(project: project)
                 return Envelope.data(.object([("project", .string(project)), ("purged", .number(Double(purged)))]))
             }
         }

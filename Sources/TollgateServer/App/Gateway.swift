@@ -118,7 +118,8 @@ public enum Gateway {
         let links = BodyLinks(signer: signer, ttlSeconds: Int(config.bodies.urlTTL.components.seconds), publicURL: config.server.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
         StatsAPI(store: store, auth: auth).register(on: router)
-        CacheAPI(store: store, auth: auth).register(on: router)
+        let cacheFront = CacheFront(maxBytes: config.cache.memoryBytes)
+        CacheAPI(store: store, front: cacheFront, auth: auth).register(on: router)
         PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.routing.defaultProvider).register(on: router)
         WebhookAPI(
             store: store, auth: auth, registry: registry, destinations: destinations, wakeup: wakeup,
@@ -142,7 +143,7 @@ public enum Gateway {
         let proxyEnvironment = ProxyEnvironment(
             routing: RoutingTable(providers: config.routing.providers, defaultProvider: config.routing.defaultProvider, allowedTargetOrigins: config.routing.allowedTargetURLs),
             gatewayKeys: Dictionary(config.auth.gatewayKeys.map { ($0.key, $0.project) }, uniquingKeysWith: { a, _ in a }),
-            rateLimits: config.auth.rateLimits, admission: CallAdmission(requestIDs: requestIDs, records: store, controls: store, logger: logger), queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
+            rateLimits: config.auth.rateLimits, admission: CallAdmission(requestIDs: requestIDs, records: store, controls: store, front: cacheFront, logger: logger), queue: queue, requestIDs: requestIDs, store: store, metrics: metrics,
             maxBodyBytes: config.server.maxBodyBytes, maxHeadBytes: config.server.maxHeaderBytes, maxKeptResponseBytes: config.bodies.maxKeptBytes,
             management: router.paths, adminKeys: KeyScreen(keys: auth.keys), pools: pools, logger: logger
         )

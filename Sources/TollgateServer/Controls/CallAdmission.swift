@@ -14,6 +14,8 @@ struct CallAdmission: Sendable {
     let requestIDs: RequestIDRegistry
     let records: any RecordStore
     let controls: any ControlStore
+    /// The answers lately seen, served without the store.
+    let front: CacheFront
     let logger: Logger
 
     struct Call: Sendable {
@@ -57,10 +59,14 @@ struct CallAdmission: Sendable {
             if let rateLimit, !rateLimit.allowed { return .limited(rateLimit) }
         }
         if let cache = call.cache {
+            if let answer = front.hit(key: cache.key, bucketMaxSize: cache.bucketMaxSize, now: now) {
+                return .hit(answer, rateLimit: rateLimit)
+            }
             let controls = self.controls
             let answers = try? await withStoreTimeout(RequestIDRegistry.checkTimeout) {
                 try await controls.cachedAnswers(key: cache.key, now: now)
             }
+            if let answers { front.remember(key: cache.key, answers: answers, now: now) }
             // A bucket of N serves only once it holds N answers; until then each call fills a slot.
             if let answers, answers.count >= cache.bucketMaxSize, let answer = answers.randomElement() {
                 return .hit(answer, rateLimit: rateLimit)
@@ -74,7 +80,11 @@ struct CallAdmission: Sendable {
     func keep(_ answer: CachedAnswer, bucketMaxSize: Int) async {
         let controls = self.controls
         do {
-            _ = try await withStoreTimeout(RequestIDRegistry.checkTimeout) { try await controls.keep(answer, bucketMaxSize: bucketMaxSize) }
+            if let slot = try await withStoreTimeout(RequestIDRegistry.checkTimeout, { try await controls.keep(answer, bucketMaxSize: bucketMaxSize) }) {
+                var kept = answer
+                kept.bucketIndex = slot
+                front.kept(kept, now: Date())
+            }
         } catch {
             logger.notice("answer not cached: \(error)", metadata: ["helicone.id": "\(answer.requestID.uuidString.lowercased())"])
         }

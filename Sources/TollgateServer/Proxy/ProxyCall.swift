@@ -240,7 +240,6 @@ final class ProxyCall: UpstreamCallDelegate {
     /// A call that needs the store before it goes: its id, rate limits and the cache, asked off
     /// the event loop in one hop; the call comes back to the loop with the verdict.
     private func admit() {
-        phase = .admitting
         // The user a per-user limit counts is the one the record shows: the header, else the
         // body's `user` (what the SDKs send), read only when such a limit applies.
         var user = tags.userID
@@ -259,7 +258,13 @@ final class ProxyCall: UpstreamCallDelegate {
             )
             cacheKey = key
             call.cache = (key, cache.bucketMaxSize)
+            // A hit this instance has lately seen is served here, on the event loop.
+            if !call.claimsID, policies.isEmpty, let answer = environment.admission.front.hit(key: key, bucketMaxSize: cache.bucketMaxSize, now: Date()) {
+                replay(answer)
+                return
+            }
         }
+        phase = .admitting
         let admission = environment.admission
         let promise = context.eventLoop.makePromise(of: CallAdmission.Verdict.self)
         promise.completeWithTask { await admission.decide(call) }

@@ -7,9 +7,9 @@ public protocol ControlStore: Sendable {
     /// The live answers kept under `key` at `now`, by slot.
     func cachedAnswers(key: String, now: Date) async throws -> [CachedAnswer]
     /// Keeps `answer` in the lowest slot of its key that is free (or holds an expired answer),
-    /// below `bucketMaxSize`; false when every slot holds a live answer (or another instance
-    /// took the slot first). `answer.bucketIndex` is ignored.
-    func keep(_ answer: CachedAnswer, bucketMaxSize: Int) async throws -> Bool
+    /// below `bucketMaxSize`, and returns that slot; nil when every slot holds a live answer (or
+    /// another instance took the slot first). `answer.bucketIndex` is ignored.
+    func keep(_ answer: CachedAnswer, bucketMaxSize: Int) async throws -> Int?
     /// Deletes every cached answer of a project; returns how many.
     func purgeCache(project: String) async throws -> Int
     /// Deletes expired answers, then the oldest ones while the cache holds more than `maxBytes`
@@ -34,7 +34,7 @@ extension StoreSQL {
     static let cacheSlots = "SELECT bucket_index, expires_at FROM cache_entries WHERE key = ?"
     static let liveCachedAnswers = "SELECT * FROM cache_entries WHERE key = ? AND expires_at > ? ORDER BY bucket_index"
     static let freeCacheSlot = "DELETE FROM cache_entries WHERE key = ? AND bucket_index = ?"
-    static let cacheInsert = CachedAnswer.table.insert(conflict: "ON CONFLICT DO NOTHING RETURNING key")
+    static let cacheInsert = CachedAnswer.table.insert(conflict: "ON CONFLICT DO NOTHING RETURNING bucket_index")
     static let purgeCache = "DELETE FROM cache_entries WHERE project = ? RETURNING key"
     static let cacheBytes = "SELECT COALESCE(SUM(bytes), 0) AS total FROM cache_entries"
     static let expiredCache = "DELETE FROM cache_entries WHERE key IN (SELECT key FROM cache_entries WHERE expires_at <= ? ORDER BY expires_at LIMIT ?) AND expires_at <= ? RETURNING key"
@@ -56,7 +56,7 @@ extension SQLStore: ControlStore {
         try await database.read(StoreSQL.liveCachedAnswers, [.text(key), .time(now)]).map(CachedAnswer.init(row:))
     }
 
-    public func keep(_ answer: CachedAnswer, bucketMaxSize: Int) async throws -> Bool {
+    public func keep(_ answer: CachedAnswer, bucketMaxSize: Int) async throws -> Int? {
         let now = StoredTime.micros(answer.createdAt)
         let written = try await database.transaction(reading: [SQLStatement(StoreSQL.cacheSlots, [.text(answer.key)])]) { read in
             var live = Set<Int>(), expired = Set<Int>()
@@ -64,14 +64,14 @@ extension SQLStore: ControlStore {
                 guard let index = row.int("bucket_index") else { continue }
                 if (row.int64("expires_at") ?? 0) > now { live.insert(index) } else { expired.insert(index) }
             }
-            guard let slot = (0..<max(1, bucketMaxSize)).first(where: { !live.contains($0) }) else { return [] }
+            guard let free = (0..<max(1, bucketMaxSize)).first(where: { !live.contains($0) }) else { return [] }
             var entry = answer
-            entry.bucketIndex = slot
+            entry.bucketIndex = free
             let insert = SQLStatement(StoreSQL.cacheInsert.single, entry.arguments, returnsRows: true)
-            guard expired.contains(slot) else { return [insert] }
-            return [SQLStatement(StoreSQL.freeCacheSlot, [.text(answer.key), .int(slot)]), insert]
+            guard expired.contains(free) else { return [insert] }
+            return [SQLStatement(StoreSQL.freeCacheSlot, [.text(answer.key), .int(free)]), insert]
         }
-        return !(written.last ?? []).isEmpty
+        return written.last?.first?.int("bucket_index")
     }
 
     public func purgeCache(project: String) async throws -> Int {
