@@ -16,7 +16,17 @@ struct CallAdmission: Sendable {
     let controls: any ControlStore
     /// The answers lately seen, served without the store.
     let front: CacheFront
+    let limiter: RateLimiter
     let logger: Logger
+
+    init(requestIDs: RequestIDRegistry, records: any RecordStore, controls: any ControlStore, front: CacheFront, logger: Logger) {
+        self.requestIDs = requestIDs
+        self.records = records
+        self.controls = controls
+        self.front = front
+        self.limiter = RateLimiter(store: controls)
+        self.logger = logger
+    }
 
     struct Call: Sendable {
         var id: UUID
@@ -48,7 +58,7 @@ struct CallAdmission: Sendable {
         }
         var rateLimit: RateLimiter.Verdict?
         if !call.policies.isEmpty {
-            let limiter = RateLimiter(store: controls)
+            let limiter = self.limiter
             do {
                 rateLimit = try await withStoreTimeout(RequestIDRegistry.checkTimeout) {
                     try await limiter.admit(project: call.project, policies: call.policies, user: call.user, properties: call.properties, now: now)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TollgateCore
 
 /// Applies a call's rate limits (SPEC §7): the `Helicone-RateLimit-Policy` it sent and the
@@ -6,13 +7,43 @@ import TollgateCore
 /// so instances sharing PostgreSQL share them.
 ///
 /// A request-counting policy adds the call first and decides on the count that includes it (one
-/// atomic upsert), giving the call back if refused: instances cannot both take the last request
+/// atomic upsert, one round trip; the previous window's count is read once per window), giving
+/// the call back if refused: instances cannot both take the last request
 /// of a window, so the current window's count is exact; only the sliding window's estimate of
 /// the previous window is approximate (``RateLimitWindow``). A cents policy is checked before the
 /// call (is any budget left?) and charged its real cost after, so a call that starts with budget
 /// left may end over it, by at most the cost of the calls in flight at that moment.
 struct RateLimiter: Sendable {
     let store: any ControlStore
+    /// The previous fixed windows' counts, read once per subject and window: a window that has
+    /// ended no longer grows (but for the refunds of calls refused as it ended).
+    let previous: PreviousWindows
+
+    init(store: any ControlStore, previous: PreviousWindows = PreviousWindows()) {
+        self.store = store
+        self.previous = previous
+    }
+
+    /// Per subject, the last previous window read and its count. Bounded: emptied when it holds
+    /// more than `limit` subjects.
+    final class PreviousWindows: Sendable {
+        let limit: Int
+        private let counts = Mutex<[String: (start: Int64, amount: Double)]>([:])
+
+        init(limit: Int = 100_000) {
+            self.limit = limit
+        }
+
+        func count(subject: String, window: RateLimitWindow.Key, store: any ControlStore) async throws -> Double {
+            if let known = counts.withLock({ $0[subject] }), known.start == window.previousStart { return known.amount }
+            let amount = try await store.rateLimitCounts(subject: subject, windowStarts: [window.previousStart])[window.previousStart] ?? 0
+            counts.withLock { counts in
+                if counts.count >= limit { counts.removeAll(keepingCapacity: true) }
+                counts[subject] = (window.previousStart, amount)
+            }
+            return amount
+        }
+    }
 
     /// A call's verdict and the headers its answer carries.
     struct Verdict: Sendable, Equatable {
@@ -43,9 +74,10 @@ struct RateLimiter: Sendable {
             let decision: RateLimitWindow.Decision
             switch policy.unit {
             case .request:
-                let (previous, current) = try await store.countRateLimit(subject: subject, window: window, amount: 1)
+                let current = try await store.countRateLimit(subject: subject, window: window, amount: 1)
                 counted.append((subject, window))
-                decision = RateLimitWindow.decide(policy: policy, previous: previous, current: current - 1, now: now, cost: 1)
+                let before = try await previous.count(subject: subject, window: window, store: store)
+                decision = RateLimitWindow.decide(policy: policy, previous: before, current: current - 1, now: now, cost: 1)
             case .cents:
                 let counts = try await store.rateLimitCounts(subject: subject, windowStarts: [window.previousStart, window.start])
                 decision = RateLimitWindow.decide(policy: policy, previous: counts[window.previousStart] ?? 0, current: counts[window.start] ?? 0, now: now, cost: 0)

@@ -19,10 +19,9 @@ public protocol ControlStore: Sendable {
     /// Adds `amount` (1 per request, or cents) to a subject's count in one fixed window. Adds
     /// from several instances at once all count (one atomic upsert each).
     func addToRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws
-    /// Adds `amount` to the count of the window at `windowStart` and returns it with the count of
-    /// the window before (`previousStart`), in one transaction: what a request-counting limit
-    /// decides on, its own call included.
-    func countRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws -> (previous: Double, current: Double)
+    /// Adds `amount` to a subject's count in one fixed window and returns the new count, in one
+    /// atomic statement: what a request-counting limit decides on, its own call included.
+    func countRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws -> Double
     /// A subject's counts in the given windows (absent windows count 0).
     func rateLimitCounts(subject: String, windowStarts: [Int64]) async throws -> [Int64: Double]
     /// Deletes the counts no sliding window reads any more (those of windows that ended more
@@ -97,11 +96,9 @@ extension SQLStore: ControlStore {
         try await database.write([SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(window.start), .integer(window.seconds), .real(amount)])])
     }
 
-    public func countRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws -> (previous: Double, current: Double) {
-        let previous = SQLStatement(StoreSQL.rateLimitCounts(windows: 1), [.text(subject), .integer(window.previousStart)])
-        let add = SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(window.start), .integer(window.seconds), .real(amount)])
-        let rows = try await database.write([add, previous])
-        return (rows[1].first?.double("amount") ?? 0, rows[0].first?.double("amount") ?? amount)
+    public func countRateLimit(subject: String, window: RateLimitWindow.Key, amount: Double) async throws -> Double {
+        let add = SQLStatement(StoreSQL.rateLimitAdd, [.text(subject), .integer(window.start), .integer(window.seconds), .real(amount)], returnsRows: true)
+        return try await database.writeOne(add).first?.double("amount") ?? amount
     }
 
     public func rateLimitCounts(subject: String, windowStarts: [Int64]) async throws -> [Int64: Double] {

@@ -83,6 +83,11 @@ final class PostgresDatabase: SQLDatabase {
         return try await bounded { try await Self.rows(client.query(query, logger: logger)) }
     }
 
+    func writeOne(_ statement: SQLStatement) async throws -> [SQLRow] {
+        // Outside a transaction each statement commits on its own: the same, in one round trip.
+        try await read(statement)
+    }
+
     func fold<State: Sendable>(_ statement: SQLStatement, into state: State, _ step: @escaping @Sendable (inout State, SQLRow) throws -> Bool) async throws -> State {
         let (client, logger, query) = (self.client, self.logger, Self.query(statement.sql, statement.arguments))
         return try await bounded {

@@ -18,6 +18,9 @@ protocol SQLDatabase: Sendable {
     func transaction(
         reading: [SQLStatement], then: @escaping @Sendable ([[SQLRow]]) throws -> [SQLStatement]
     ) async throws -> [[SQLRow]]
+    /// One write statement on its own, atomic by itself: on PostgreSQL one round trip, without
+    /// BEGIN and COMMIT around it.
+    func writeOne(_ statement: SQLStatement) async throws -> [SQLRow]
     /// Gives up the connections; the last thing the store's service does.
     func close() async
 }
@@ -27,6 +30,10 @@ extension SQLDatabase {
     @discardableResult
     func write(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
         try await transaction(reading: []) { _ in statements }
+    }
+
+    func writeOne(_ statement: SQLStatement) async throws -> [SQLRow] {
+        try await write([statement]).first ?? []
     }
 
     func read(_ sql: String, _ arguments: [SQLArgument] = []) async throws -> [SQLRow] {
