@@ -72,8 +72,44 @@ public struct LogHistogram: Sendable, Equatable {
     }
 
     /// A compact text form for storage: `z:<zeros>;<index>:<count>,…` (indexes ascending).
+    /// Written byte by byte: every batch the recorder writes re-encodes the histograms of the
+    /// analytics rows it touches (string interpolation per bucket was 9% of the gateway's CPU).
     public var encoded: String {
-        "z:\(zeroCount);" + buckets.keys.sorted().map { "\($0):\(buckets[$0]!)" }.joined(separator: ",")
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + buckets.count * 10)
+        out.append(UInt8(ascii: "z"))
+        out.append(UInt8(ascii: ":"))
+        Self.appendDecimal(zeroCount, to: &out)
+        out.append(UInt8(ascii: ";"))
+        var first = true
+        for index in buckets.keys.sorted() {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            Self.appendDecimal(Int64(index), to: &out)
+            out.append(UInt8(ascii: ":"))
+            Self.appendDecimal(buckets[index]!, to: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[n] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                n += 1
+            } while magnitude > 0
+            while n > 0 {
+                n -= 1
+                out.append(buffer[n])
+            }
+        }
     }
 
     public init?(encoded: String) {

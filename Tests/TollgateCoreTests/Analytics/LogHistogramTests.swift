@@ -66,5 +66,10 @@ import TollgateCore
         #expect(LogHistogram(encoded: "z:1;3:x") == nil)
         #expect(LogHistogram(encoded: "z:0;") == LogHistogram())
         #expect(LogHistogram().quantile(0.5) == nil)
+        // The text form stored rows hold: zeros, then index:count ascending, negative indexes signed.
+        var small = LogHistogram()
+        for v in [0, 0.5, 1.5, 1.5] { small.add(v) }
+        #expect(small.encoded == "z:1;-17:1,11:2")
+        #expect(LogHistogram().encoded == "z:0;")
     }
 }
