@@ -87,10 +87,11 @@ public enum Gateway {
             leaseMargin: config.webhooks.leaseMargin, registryRefresh: config.webhooks.registryRefresh
         )
         let fresh = FreshDeliveries(maxCount: max(256, 4 * config.webhooks.maxConcurrency), maxBytes: 16 << 20)
+        let live = LiveFeed(maxSubscribers: config.live.maxSubscribers, bufferSize: config.live.bufferEvents)
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
             requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal(storeChanged: $0) },
-            fresh: fresh, freshLease: dispatch.lease, s3: s3, batchSize: config.storage.batchSize, logger: logger
+            fresh: fresh, freshLease: dispatch.lease, s3: s3, live: live, batchSize: config.storage.batchSize, logger: logger
         )
         let retention = RetentionSweeper(
             store: store,
@@ -117,6 +118,8 @@ public enum Gateway {
         let links = BodyLinks(signer: signer, ttlSeconds: Int(config.bodies.urlTTL.components.seconds), publicURL: config.server.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
         StatsAPI(store: store, auth: auth).register(on: router)
+        let liveAPI = LiveAPI(feed: live, auth: auth)
+        liveAPI.register(on: router)
         CacheAPI(store: store, auth: auth).register(on: router)
         PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.routing.defaultProvider).register(on: router)
         WebhookAPI(
@@ -135,7 +138,7 @@ public enum Gateway {
         let api = router.router.buildResponder()
         Dashboard(
             sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.server.publicURL?.lowercased().hasPrefix("https://") == true),
-            links: links, api: { try await api.respond(to: $0, context: $1) }
+            links: links, live: liveAPI, api: { try await api.respond(to: $0, context: $1) }
         ).register(on: router)
         let pools = UpstreamPools(settings: try upstreamSettings(config))
         let proxyEnvironment = ProxyEnvironment(
@@ -157,7 +160,7 @@ public enum Gateway {
             services: [
                 store, S3Service(s3: s3), UpstreamPoolService(pools: pools), retention,
                 ControlsSweeper(store: store, maxCacheBytes: config.cache.maxBytes, interval: config.cache.sweepInterval, logger: logger),
-                dispatcher, writer,
+                dispatcher, writer, live,
             ],
             onServerRunning: { channel in
                 links.serverBound(host: config.server.host, port: channel.localAddress?.port ?? config.server.port)
