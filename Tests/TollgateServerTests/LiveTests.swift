@@ -106,6 +106,9 @@ struct LiveTests {
         #expect(dropped > 0, "the stuck subscriber must have lost some calls")
         #expect(delivered.count + dropped == total, "each call is either sent or counted as dropped (\(delivered.count) + \(dropped))")
         #expect(delivered.last == ids.last, "the newest calls are the ones kept")
+        let metrics = try await gateway.admin("/metrics").text
+        #expect(metrics.contains("tollgate_live_events_dropped_total \(dropped)\n"), "the operator sees the same count")
+        #expect(metrics.contains("tollgate_live_subscribers 1.0\n"))
         let positions = delivered.compactMap { received.range(of: "id: \($0)\n")?.lowerBound }
         #expect(positions == positions.sorted(), "in the order they were recorded")
         connection.hangUp()

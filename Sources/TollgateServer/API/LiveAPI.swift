@@ -14,11 +14,13 @@ struct LiveAPI: Sendable {
     let auth: AdminAuth
     /// How long a quiet stream waits before a heartbeat comment, so proxies keep it open.
     let heartbeat: Duration
+    let metrics: GatewayMetrics?
 
-    init(feed: LiveFeed, auth: AdminAuth, heartbeat: Duration = .seconds(15)) {
+    init(feed: LiveFeed, auth: AdminAuth, heartbeat: Duration = .seconds(15), metrics: GatewayMetrics? = nil) {
         self.feed = feed
         self.auth = auth
         self.heartbeat = heartbeat
+        self.metrics = metrics
     }
 
     func register(on router: ManagementRouter) {
@@ -45,7 +47,7 @@ struct LiveAPI: Sendable {
         // Ends the subscription when the body has been written, or when the response is dropped
         // without being written.
         let lease = Lease(feed: feed, subscription: subscription)
-        let heartbeat = heartbeat
+        let heartbeat = heartbeat, metrics = metrics
         return Response(status: .ok, headers: [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
             HTTPField.Name("X-Accel-Buffering")!: "no",  // nginx: pass each event on at once
@@ -67,6 +69,7 @@ struct LiveAPI: Sendable {
                     streaming: while true {
                         switch await subscription.next() {
                         case .calls(let calls, let dropped):
+                            if dropped > 0 { metrics?.liveEventsDropped(dropped) }
                             try await writer.write(ByteBuffer(bytes: LiveEvents.batch(calls, dropped: dropped)))
                         case .heartbeat:
                             try await writer.write(ByteBuffer(bytes: LiveEvents.heartbeat))

@@ -112,13 +112,14 @@ public enum Gateway {
                 return Envelope.failure(.unauthorized, "metrics.require_admin_key is on: Authorization: Bearer <admin key> required")
             }
             metrics.queueDepth(queue.depth)
+            metrics.liveSubscribers(live.subscribers)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: Int(config.bodies.urlTTL.components.seconds), publicURL: config.server.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
         StatsAPI(store: store, auth: auth).register(on: router)
-        let liveAPI = LiveAPI(feed: live, auth: auth)
+        let liveAPI = LiveAPI(feed: live, auth: auth, metrics: metrics)
         liveAPI.register(on: router)
         CacheAPI(store: store, auth: auth).register(on: router)
         PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.routing.defaultProvider).register(on: router)

@@ -95,7 +95,7 @@ enum DashboardScript {
           });
           source.onerror = function () {
             if (source.readyState === EventSource.CLOSED) {
-              say("stopped", "Live updates stopped (the session ended, or too many viewers). Reload the page to try again.");
+              say("stopped", "Live updates stopped: the gateway refused the stream (the session ended, too many live viewers, or the live view is off). Reload the page to try again.");
             } else {
               say("waiting", "Reconnecting…");
             }
