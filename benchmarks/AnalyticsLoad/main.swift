@@ -7,7 +7,13 @@
 // Calls are spread evenly over the last `days` days, real-shaped: six models (one unpriced),
 // 100,000 users, an `environment` property with 3 values and a `conversation` property with a
 // value per 4 calls, log-normal latencies, a third streamed with a time to first token, 2% errors.
+//
+// With TOLLGATE_LIVE_SUBSCRIBERS=N set (0 included), each stored batch is also handed to a
+// `LiveFeed` with N subscribers, as the recorder does after writing it, each subscriber turning
+// its calls into event bytes on its own task (as a live stream does before writing them); the
+// time `publish` takes is reported as `live_publish_seconds`.
 import Foundation
+import Synchronization
 import TollgateCore
 import TollgateServer
 
@@ -45,6 +51,20 @@ var batch: [StoredExchange] = []
 batch.reserveCapacity(batchSize)
 let clock = ContinuousClock()
 var insertTime = Duration.zero
+let liveSubscribers = ProcessInfo.processInfo.environment["TOLLGATE_LIVE_SUBSCRIBERS"].flatMap { Int($0) }
+let live = LiveFeed(maxSubscribers: max(1, liveSubscribers ?? 0), bufferSize: 1024)
+let liveBytes = Mutex(0)
+var liveReaders: [Task<Void, Never>] = []
+for _ in 0..<(liveSubscribers ?? 0) {
+    guard let subscription = live.subscribe(project: nil) else { break }
+    liveReaders.append(Task {
+        while case .calls(let calls, let dropped) = await subscription.next() {
+            let bytes = LiveEvents.batch(calls, dropped: dropped).count
+            liveBytes.withLock { $0 += bytes }
+        }
+    })
+}
+var publishTime = Duration.zero
 var rollupTime = Duration.zero
 let started = clock.now
 while written < total {
@@ -74,6 +94,11 @@ while written < total {
         let insertStart = clock.now
         try await store.insert(batch)
         insertTime += clock.now - insertStart
+        if liveSubscribers != nil {
+            let publishStart = clock.now
+            live.publish(batch.lazy.map(\.record))
+            publishTime += clock.now - publishStart
+        }
         written += batch.count
         batch.removeAll(keepingCapacity: true)
         if written % 200_000 < batchSize { FileHandle.standardError.write("\(written) calls\n".data(using: .utf8)!) }
@@ -81,4 +106,7 @@ while written < total {
 }
 let seconds = Double((clock.now - started).components.seconds) + Double((clock.now - started).components.attoseconds) / 1e18
 func secs(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-print("{\"calls\": \(total), \"seconds\": \(seconds), \"insert_seconds\": \(secs(insertTime)), \"rollup_seconds\": \(secs(rollupTime)), \"calls_per_second\": \(Double(total) / secs(insertTime))}")
+live.close()
+for reader in liveReaders { await reader.value }
+let liveFields = liveSubscribers.map { ", \"live_subscribers\": \($0), \"live_publish_seconds\": \(secs(publishTime)), \"live_event_bytes\": \(liveBytes.withLock { $0 })" } ?? ""
+print("{\"calls\": \(total), \"seconds\": \(seconds), \"insert_seconds\": \(secs(insertTime)), \"rollup_seconds\": \(secs(rollupTime)), \"calls_per_second\": \(Double(total) / secs(insertTime))\(liveFields)}")

@@ -1,6 +1,7 @@
 """The dashboard in a real browser (Debian's chromium and chromium-driver, driven by selenium):
 sign in, see the calls just made, read a streamed call's reply, an answer carrying markup shown as
-text, webhooks created and re-sent from the page, and no data without a session. Each page is
+text, webhooks created and re-sent from the page, a call appearing on the live page as it is
+recorded, and no data without a session. Each page is
 saved as a screenshot under tests/sdk/screenshots/ for a reviewer to look at."""
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -261,6 +263,51 @@ def test_a_webhook_created_on_the_page_delivers_and_a_delivery_is_sent_again_fro
     wait_for(lambda: "#2" in browser.find_element(By.CSS_SELECTOR, "ul.attempts").text or browser.refresh())
     assert len(hook_receiver.received(path=f"/dash-{tag}")) == 2
     shot(browser, "07-deliveries")
+
+
+def test_the_live_page_shows_each_call_at_the_top_as_it_arrives_with_its_user_as_text(browser, dashboard, provider):
+    tag = uuid.uuid4().hex[:8]
+    sign_in(browser, dashboard)
+    browser.get(dashboard.url + "/dashboard/live")
+    WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "live-state").get_attribute("data-state") == "live")
+    assert browser.find_element(By.CSS_SELECTOR, "header nav a[aria-current=page]").text == "Live"
+
+    client = OpenAI(base_url=dashboard.url + "/v1", api_key="sk-test")
+    stream = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": f"live stream {tag}"}], stream=True,
+        extra_headers={"Helicone-User-Id": f"bob-{tag}"})
+    for _ in stream.parse():
+        pass
+    client.chat.completions.create(model=f"gpt-9-preview-{tag}", messages=[{"role": "user", "content": "unpriced"}])
+    user = f"<img src=x onerror=alert(1)>-{tag}"
+    reply = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": f"live {tag}"}],
+        extra_headers={"Helicone-User-Id": user, "Helicone-Property-Feature": f"live-{tag}"})
+    call_id = reply.headers["helicone-id"]
+
+    # The row appears without a reload, at the top, once the call is stored.
+    row = WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, f'#live-rows tr[data-id="{call_id}"]'))[0]
+    assert browser.find_element(By.CSS_SELECTOR, "#live-rows tr").get_attribute("data-id") == call_id
+    cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[1].startswith("gpt-4o-mini"), cells
+    assert cells[3] == "200" and "ok" in row.find_elements(By.TAG_NAME, "td")[3].get_attribute("class").split()
+    assert cells[4] == user, "the user id is shown as text"
+    assert cells[5] == f"feature=live-{tag}"
+    assert row.find_element(By.TAG_NAME, "a").get_attribute("href").endswith(f"/dashboard/requests/{call_id}")
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img"), "the user id's <img> must not become an element"
+    assert no_alert(browser)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#live-rows tr")) <= 200
+    shot(browser, "09-live")
+
+    # The row the script built is the row the server renders for the same call on the Requests page.
+    row.find_element(By.TAG_NAME, "a").click()
+    assert shown(browser, "table.fields").text.count(user) == 1
+    browser.get(dashboard.url + "/dashboard/requests?" + urlencode({"user_id": user}, quote_via=quote))
+    served = [cell.text for cell in browser.find_element(By.CSS_SELECTOR, "table tbody tr").find_elements(By.TAG_NAME, "td")]
+    assert served == cells
+
+    # The stream needs the session: without it, no events.
+    assert httpx.get(dashboard.url + "/dashboard/live/events").status_code == 401
 
 
 def test_state_changing_forms_refuse_a_post_without_the_sessions_token_and_the_cookie_is_httponly_and_strict(dashboard):

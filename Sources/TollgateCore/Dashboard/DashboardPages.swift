@@ -21,7 +21,7 @@ public enum DashboardPages {
     }
 
     static let sections: [(path: String, name: String)] = [
-        ("/dashboard", "Overview"), ("/dashboard/requests", "Requests"), ("/dashboard/latency", "Latency"),
+        ("/dashboard", "Overview"), ("/dashboard/requests", "Requests"), ("/dashboard/live", "Live"), ("/dashboard/latency", "Latency"),
         ("/dashboard/costs", "Costs"), ("/dashboard/webhooks", "Webhooks"),
     ]
 
@@ -68,16 +68,7 @@ public enum DashboardPages {
     public static func requests(records: [JSONValue], nextCursor: String?, filters: [(String, String)], frame: Frame) -> HTML {
         func value(_ name: String) -> String { filters.first { $0.0 == name }?.1 ?? "" }
         let property = filters.first { $0.0.hasPrefix("property.") }
-        let rows: [HTML] = records.map { r in
-            let id = r["id"]?.stringValue ?? ""
-            return """
-                <tr><td><a href="/dashboard/requests/\(id)">\(time(r["created_at"]))</a></td><td>\(r["model"]?.stringValue ?? "–")</td>\
-                <td>\(r["provider"]?.stringValue ?? "")</td><td class="\(statusClass(r))">\(status(r))</td>\
-                <td>\(r["user_id"]?.stringValue ?? "")</td><td>\(properties(r["properties"]))</td>\
-                <td class="num">\(int(r["total_tokens"]))</td><td class="num">\(cost(r["cost_usd"]))</td>\
-                <td class="num">\(ms(r["latency_ms"]))</td><td class="num">\(ms(r["time_to_first_token_ms"]))</td></tr>
-                """
-        }
+        let rows: [HTML] = records.map(requestRow)
         var query = filters.filter { $0.0 != "cursor" }
         let next: HTML
         if let nextCursor {
@@ -88,11 +79,7 @@ public enum DashboardPages {
         }
         let table: HTML = records.isEmpty
             ? "<p class=\"empty\">No calls match.</p>"
-            : """
-                <table><thead><tr><th>Time</th><th>Model</th><th>Provider</th><th>Status</th><th>User</th><th>Properties</th>\
-                <th class="num">Tokens</th><th class="num">Cost</th><th class="num">Latency</th><th class="num">TTFT</th></tr></thead>\
-                <tbody>\(rows)</tbody></table>
-                """
+            : "<table>\(requestsHead)<tbody>\(rows)</tbody></table>"
         return page(title: "Requests", frame: frame, content: """
             <form method="get" action="/dashboard/requests" class="filters">\
             <label>Model <input name="model" value="\(value("model"))"></label>\
@@ -104,6 +91,25 @@ public enum DashboardPages {
             <label>Until <input name="until" value="\(value("until"))"></label>\
             <button type="submit">Filter</button></form>\(table)\(next)
             """)
+    }
+
+    /// The Requests list's column headings (the live page's too).
+    static let requestsHead: HTML = """
+        <thead><tr><th>Time</th><th>Model</th><th>Provider</th><th>Status</th><th>User</th><th>Properties</th>\
+        <th class="num">Tokens</th><th class="num">Cost</th><th class="num">Latency</th><th class="num">TTFT</th></tr></thead>
+        """
+
+    /// One call's row in the Requests list, from its record JSON. The live page's script builds
+    /// the same row from a live event (`DashboardScript.live` mirrors these formats).
+    static func requestRow(_ r: JSONValue) -> HTML {
+        let id = r["id"]?.stringValue ?? ""
+        return """
+            <tr data-id="\(id)"><td class="time"><a href="/dashboard/requests/\(id)">\(time(r["created_at"]))</a></td><td>\(r["model"]?.stringValue ?? "–")</td>\
+            <td>\(r["provider"]?.stringValue ?? "")</td><td class="\(statusClass(r))"\(r["error"]?.stringValue.map { HTML(" title=\"\($0)\"") })>\(status(r))</td>\
+            <td>\(r["user_id"]?.stringValue ?? "")</td><td>\(properties(r["properties"]))</td>\
+            <td class="num">\(int(r["total_tokens"]))</td><td class="num">\(cost(r["cost_usd"]))</td>\
+            <td class="num">\(ms(r["latency_ms"]))</td><td class="num">\(ms(r["time_to_first_token_ms"]))</td></tr>
+            """
     }
 
     /// One call: every recorded field, its properties and scores, the conversation as a person

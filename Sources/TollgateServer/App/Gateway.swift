@@ -87,10 +87,11 @@ public enum Gateway {
             leaseMargin: config.webhooks.leaseMargin, registryRefresh: config.webhooks.registryRefresh
         )
         let fresh = FreshDeliveries(maxCount: max(256, 4 * config.webhooks.maxConcurrency), maxBytes: 16 << 20)
+        let live = LiveFeed(maxSubscribers: config.live.maxSubscribers, bufferSize: config.live.bufferEvents)
         let writer = RecordWriter(
             queue: queue, store: store, builder: RecordBuilder(pricing: pricing), metrics: metrics,
             requestIDs: requestIDs, webhooks: registry, onDeliveries: { wakeup.signal(storeChanged: $0) },
-            fresh: fresh, freshLease: dispatch.lease, s3: s3, limiter: RateLimiter(store: store),
+            fresh: fresh, freshLease: dispatch.lease, s3: s3, limiter: RateLimiter(store: store), live: live,
             batchSize: config.storage.batchSize, logger: logger
         )
         let retention = RetentionSweeper(
@@ -112,12 +113,15 @@ public enum Gateway {
                 return Envelope.failure(.unauthorized, "metrics.require_admin_key is on: Authorization: Bearer <admin key> required")
             }
             metrics.queueDepth(queue.depth)
+            metrics.liveSubscribers(live.subscribers)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
         let signer = BodyURLSigner(key: Array(signingKey.utf8))
         let links = BodyLinks(signer: signer, ttlSeconds: Int(config.bodies.urlTTL.components.seconds), publicURL: config.server.publicURL, store: store, s3: s3)
         ReadAPI(store: store, auth: auth, signer: signer, links: links).register(on: router)
         StatsAPI(store: store, auth: auth).register(on: router)
+        let liveAPI = LiveAPI(feed: live, auth: auth, metrics: metrics)
+        liveAPI.register(on: router)
         let cacheFront = CacheFront(maxBytes: config.cache.memoryBytes)
         CacheAPI(store: store, front: cacheFront, auth: auth).register(on: router)
         PricingAPI(pricing: pricing, store: store, auth: auth, defaultProvider: config.routing.defaultProvider).register(on: router)
@@ -137,7 +141,7 @@ public enum Gateway {
         let api = router.router.buildResponder()
         Dashboard(
             sessions: DashboardSessions(signingKey: signingKey, auth: auth, secure: config.server.publicURL?.lowercased().hasPrefix("https://") == true),
-            links: links, api: { try await api.respond(to: $0, context: $1) }
+            links: links, live: liveAPI, api: { try await api.respond(to: $0, context: $1) }
         ).register(on: router)
         let pools = UpstreamPools(settings: try upstreamSettings(config))
         let proxyEnvironment = ProxyEnvironment(
@@ -160,7 +164,7 @@ public enum Gateway {
             services: [
                 store, S3Service(s3: s3), UpstreamPoolService(pools: pools), retention,
                 ControlsSweeper(store: store, maxCacheBytes: config.cache.maxBytes, interval: config.cache.sweepInterval, logger: logger),
-                dispatcher, writer,
+                dispatcher, writer, live,
             ],
             onServerRunning: { channel in
                 links.serverBound(host: config.server.host, port: channel.localAddress?.port ?? config.server.port)

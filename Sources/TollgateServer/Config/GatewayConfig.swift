@@ -7,6 +7,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var server = ServerConfig()
     public var storage = StorageConfig()
     public var metrics = MetricsConfig()
+    public var live = LiveConfig()
     public var admin = AdminConfig()
     public var auth = AuthConfig()
     /// `providers.*` and `routing.*`.
@@ -23,7 +24,7 @@ public struct GatewayConfig: Sendable, Equatable {
 
     /// Every key, section by section, in the order of `conf/tollgate.yaml`.
     public static let keys: [ConfigKey] =
-        ServerConfig.keys + StorageConfig.keys + MetricsConfig.keys + AdminConfig.keys + AuthConfig.keys + RoutingConfig.keys
+        ServerConfig.keys + StorageConfig.keys + MetricsConfig.keys + LiveConfig.keys + AdminConfig.keys + AuthConfig.keys + RoutingConfig.keys
         + UpstreamConfig.keys + BodiesConfig.keys + PricingConfig.keys + RetentionConfig.keys + CacheConfig.keys + WebhooksConfig.keys
 
     /// Reads the config file at `path` (or only the defaults when nil) and then the environment.
@@ -43,6 +44,7 @@ public struct GatewayConfig: Sendable, Equatable {
         server = try ServerConfig(v)
         storage = try StorageConfig(v)
         metrics = try MetricsConfig(v)
+        live = try LiveConfig(v)
         admin = try AdminConfig(v)
         auth = try AuthConfig(v)
         routing = try RoutingConfig(v)

@@ -14,6 +14,8 @@ struct Dashboard: Sendable {
 
     let sessions: DashboardSessions
     let links: BodyLinks
+    /// The live view's stream, which the Live page reads with its session.
+    let live: LiveAPI
     /// The management API's responder.
     let api: API
 
@@ -49,6 +51,28 @@ struct Dashboard: Sendable {
         }
         router.get("/dashboard/requests") { request, context in
             try await signedIn(request) { frame, scope in try await requests(request, frame, scope, context) }
+        }
+        router.get("/dashboard/live") { request, context in
+            try await signedIn(request) { frame, scope in
+                let (status, answer) = try await call(.get, "/v1/requests?limit=50", scope: scope, context: context)
+                guard status == 200 else {
+                    return html(DashboardPages.page(title: "Live", frame: frame, content: "<p class=\"error\">\(answer["error"]?.stringValue ?? "The request list failed.")</p>"), status: .badGateway)
+                }
+                return html(DashboardPages.live(records: answer["data"]?.arrayValue ?? [], frame: frame), script: true)
+            }
+        }
+        router.get("/dashboard/live/events") { request, _ in
+            // An EventSource follows no sign-in redirect: without a session, a plain 401.
+            guard let cookie = sessionCookie(request), let scope = sessions.scope(ofCookie: cookie) else {
+                return Envelope.failure(.unauthorized, "no dashboard session")
+            }
+            return live.stream(project: scope.project(requested: nil), until: sessions.expiry(ofCookie: cookie))
+        }
+        router.get("/dashboard/live.js") { _, _ in
+            Response(status: .ok, headers: [
+                .contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=3600",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ], body: .init(byteBuffer: ByteBuffer(string: DashboardScript.live)))
         }
         router.get("/dashboard/requests/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -113,7 +137,8 @@ struct Dashboard: Sendable {
     }
 
     func frame(_ scope: AdminScope, cookie: String, section path: String) -> DashboardPages.Frame {
-        let section = path.hasPrefix("/dashboard/requests") ? "Requests" : path.hasPrefix("/dashboard/webhooks") ? "Webhooks"
+        let section = path.hasPrefix("/dashboard/requests") ? "Requests" : path.hasPrefix("/dashboard/live") ? "Live"
+            : path.hasPrefix("/dashboard/webhooks") ? "Webhooks"
             : path.hasPrefix("/dashboard/latency") ? "Latency" : path.hasPrefix("/dashboard/costs") ? "Costs" : "Overview"
         let who = switch scope {
         case .all: "all projects"
@@ -240,11 +265,14 @@ struct Dashboard: Sendable {
         return (response.status.code, (try? JSONParser.parse(collected.bytes)) ?? .null)
     }
 
-    func html(_ page: HTML, status: HTTPResponse.Status = .ok) -> Response {
+    /// A page with its headers. Pages have no script, except with `script` (the Live page): then
+    /// the dashboard's own script file, and connections back to this origin for its events;
+    /// never an inline script.
+    func html(_ page: HTML, status: HTTPResponse.Status = .ok, script: Bool = false) -> Response {
         Response(status: status, headers: [
             .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-            // Nothing but our own stylesheet and inline SVG; no script at all.
-            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            // Nothing but our own stylesheet and inline SVG.
+            .contentSecurityPolicy: "default-src 'none'; \(script ? "script-src 'self'; connect-src 'self'; " : "")style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         ], body: .init(byteBuffer: ByteBuffer(string: page.markup)))
     }

@@ -42,6 +42,13 @@ struct DashboardSessions: Sendable {
         return AdminAuth.constantTimeEqual(mac(body, adminKey: adminKey), String(parts[4])) ? scope : nil
     }
 
+    /// When a session cookie expires (for one that ``scope(ofCookie:now:)`` accepts).
+    func expiry(ofCookie value: String) -> Date? {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 5, let expires = Int64(parts[1]) else { return nil }
+        return Date(timeIntervalSince1970: Double(expires))
+    }
+
     /// The token forms of this session carry.
     func csrfToken(forCookie value: String) -> String {
         mac("csrf." + value, adminKey: "")

@@ -18,7 +18,7 @@ enum DashboardStyle {
         table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
         th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
         thead th { font-weight: 600; color: var(--muted); background: #f3f4f6; }
-        td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+        td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } td.time { white-space: nowrap; }
         td.bad { color: var(--bad); font-weight: 600; } td.ok { color: var(--ok); }
         table.fields { width: auto; min-width: 480px; } table.fields th { color: var(--muted); font-weight: 500; width: 220px; }
         .tag { display: inline-block; background: #eef2ff; color: #3730a3; border-radius: 4px; padding: 0 6px; margin: 0 4px 2px 0; font-size: 12px; }
@@ -55,5 +55,11 @@ enum DashboardStyle {
         nav.periods a[aria-current] { border-color: var(--accent); color: #fff; background: var(--accent); }
         div.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 0 16px; }
         table.latency, table.costs { margin-bottom: 16px; }
+        p.live-bar { display: flex; flex-wrap: wrap; gap: 6px 16px; align-items: baseline; margin: 0 0 12px; }
+        .live-state { font-weight: 600; } .live-state[data-state=live] { color: var(--ok); }
+        .live-state[data-state=live]::before { content: "● "; } .live-state[data-state=stopped] { color: var(--bad); }
+        .live-state[data-state=waiting] { color: var(--muted); }
+        @keyframes arrived { from { background: #fef9c3; } to { background: #fff; } }
+        tr.arrived td { animation: arrived 2s ease-out; }
         """
 }

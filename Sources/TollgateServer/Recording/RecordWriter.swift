@@ -22,6 +22,8 @@ struct RecordWriter: Service {
     let s3: S3BodyStore?
     /// Charges each call's cost to its cents rate limits (SPEC §7).
     let limiter: RateLimiter?
+    /// Told each batch once it is stored, for the live view.
+    let live: LiveFeed?
     let batchSize: Int
     let linger: Duration = .milliseconds(10)
     let logger: Logger
@@ -29,10 +31,11 @@ struct RecordWriter: Service {
     init(
         queue: RecordQueue, store: any RecordStore, builder: RecordBuilder, metrics: GatewayMetrics, requestIDs: RequestIDRegistry,
         webhooks: WebhookRegistry, onDeliveries: @escaping @Sendable (_ inStoreOnly: Bool) -> Void, fresh: FreshDeliveries? = nil,
-        freshLease: Duration = .seconds(180), s3: S3BodyStore? = nil, limiter: RateLimiter? = nil, batchSize: Int, logger: Logger
+        freshLease: Duration = .seconds(180), s3: S3BodyStore? = nil, limiter: RateLimiter? = nil, live: LiveFeed? = nil, batchSize: Int, logger: Logger
     ) {
         self.s3 = s3
         self.limiter = limiter
+        self.live = live
         self.fresh = fresh
         self.freshLease = freshLease
         self.queue = queue
@@ -163,6 +166,7 @@ struct RecordWriter: Service {
         defer { requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id)) }
         guard await persist(batch) else { return }
         fresh?.add(handed)
+        live?.publish(built.lazy.map(\.record))
         let total = batch.reduce(0) { $0 + $1.deliveries.count }
         if total > 0 { onDeliveries(total > handed.count) }
         metrics.recorded(built.map { ($0.record, $0.unpriced) })
