@@ -94,3 +94,19 @@ import TollgateCore
         #expect(SSEParser.parseAll(try Fixture.bytes("openai-chat-stream-injected.sse")).last?.data == "[DONE]")
     }
 }
+
+@Suite("Whether a stream's last bytes are its final event")
+struct StreamEndTests {
+    @Test("OpenAI's [DONE], Anthropic's message_stop and the Responses API's final events end a stream; anything else does not")
+    func finalEvents() {
+        func final(_ text: String) -> Bool { StreamEnd.isFinal(Array(text.utf8)) }
+        #expect(final("data: {\"choices\":[]}\n\ndata: [DONE]\n\n"))
+        #expect(final("data: [DONE]"))
+        #expect(final("event: content_block_stop\ndata: {}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+        #expect(final("event: response.completed\ndata: {\"type\":\"response.completed\"}\r\n\r\n"))
+        #expect(!final("data: {\"choices\":[{\"delta\":{\"content\":\"[DONE]\"}}]}\n\n"))
+        #expect(!final("event: message_delta\ndata: {\"type\":\"message_delta\"}\n\n"))
+        #expect(!final("data: {\"choices\":[]}\n\nda"))
+        #expect(!final(""))
+    }
+}

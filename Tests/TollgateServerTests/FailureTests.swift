@@ -94,6 +94,38 @@ struct FailureTests {
         try await provider.stop()
     }
 
+    @Test("a client that hangs up right after data: [DONE], before the provider ends its answer, was answered whole: no error on the record")
+    func clientLeavesAfterDone() async throws {
+        let provider = try await FakeServer.start { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
+                for event in [ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatStopChunk(), ProviderFixtures.chatUsageChunk, ProviderFixtures.done] {
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                // The provider's own end comes later than the last event, as over a real network.
+                try await Task.sleep(for: .milliseconds(500))
+                try await writer.finish(nil)
+            })
+        }
+        let gateway = try await TestGateway.start(provider: provider)
+        let id = UUID().uuidString.lowercased()
+        let body = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#
+        let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nHelicone-Request-Id: \(id)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        let seen = try await RawHTTP.exchange(port: gateway.server.port, request: Array((head + body).utf8), closeWhenSeen: "data: [DONE]")
+        #expect(seen.contains("data: [DONE]"))
+        let record = try await gateway.record(id)
+        #expect(record["error"] is NSNull)
+        #expect(record["status"] as? Int == 200)
+        #expect(record["total_tokens"] as? Int == 15)
+
+        // Cut before the final event, the same hang-up is a cancellation.
+        let cut = UUID().uuidString.lowercased()
+        let cutHead = head.replacingOccurrences(of: id, with: cut)
+        _ = try await RawHTTP.exchange(port: gateway.server.port, request: Array((cutHead + body).utf8), closeWhenSeen: "Hel")
+        #expect((try await gateway.record(cut)["error"] as? String)?.hasPrefix("client_cancelled") == true)
+        try await gateway.stop()
+        try await provider.stop()
+    }
+
     @Test("an upstream that answers before reading a large body does not break the gateway")
     func upstreamAnswersBeforeReadingBody() async throws {
         let provider = try await FakeServer.start(readBody: false) { _, _ in

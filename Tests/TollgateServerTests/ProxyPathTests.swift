@@ -85,7 +85,7 @@ struct ProxyPathTests {
             return (connection, Self.readAnswer(connection))
         }
         #expect(first.1.hasPrefix("HTTP/1.1 200"))
-        await reset.wait()
+        try await withTimeout(.seconds(30)) { await reset.wait() }
         try await Task.sleep(for: .milliseconds(200))  // let the reset reach the gateway
         let second = try await RawHTTP.onOwnThread {
             first.0.send(Self.request())
@@ -145,7 +145,9 @@ struct ProxyPathTests {
             connection.send(Self.request(headers: "Helicone-Request-Id: \(id)\r\n"))
             return connection
         }
-        await received.wait()
+        // Bounded: a call refused before it is sent (a store check timing out under load) must
+        // fail this test, not hang the suite.
+        try await withTimeout(.seconds(30)) { await received.wait() }
         connection.hangUp()
         try await withTimeout(.seconds(10)) { await upstreamClosed.wait() }
         let record = try await gateway.record(id)

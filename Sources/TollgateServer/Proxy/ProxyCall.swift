@@ -579,6 +579,10 @@ final class ProxyCall: UpstreamCallDelegate {
     func clientLeft() {
         let before: Phase = phase
         phase = .done
+        let received = capture?.finish()
+        // A client that read a stream's final event and hung up before the provider's own end (the
+        // OpenAI SDKs stop at `data: [DONE]`) was answered whole.
+        let answeredWhole = answerHeadSent && exchange?.stream == true && received.map { StreamEnd.isFinal($0.tail ?? $0.head) } == true
         switch before {
         case .readingBody, .refused, .done:
             return
@@ -588,7 +592,7 @@ final class ProxyCall: UpstreamCallDelegate {
             waiter?.cancel()
         case .sent(let connection):
             connection.abandon()
-            noteAttempt(status: answerHeadSent ? exchange?.status : nil, error: "client went away")
+            noteAttempt(status: answerHeadSent ? exchange?.status : nil, error: answeredWhole ? nil : "client went away")
         case .passingOver(let connection, _):
             connection.abandon()
             noteAttempt(status: passedOver?.status, error: "client went away", response: passedOver?.body)
@@ -599,14 +603,14 @@ final class ProxyCall: UpstreamCallDelegate {
         }
         guard var exchange else { return }
         let target = targets[entry]
-        if answerHeadSent {
-            exchange.failure = Failure(.clientCancelled, "client went away after \(chunks) upstream chunks")
-        } else {
+        if !answerHeadSent {
             exchange.status = 499
             exchange.failure = Failure(.clientCancelled, "client went away before \(target.origin.origin) answered")
+        } else if !answeredWhole {
+            exchange.failure = Failure(.clientCancelled, "client went away after \(chunks) upstream chunks")
         }
         if case .sent = before { exchange.upstreamLatencyMs = Self.milliseconds(since: sentAt) }
-        if let capture, exchange.responseBytes == 0 { exchange.setResponse(capture.finish()) }
+        if let received, exchange.responseBytes == 0 { exchange.setResponse(received) }
         exchange.latencyMs = Self.milliseconds(since: started)
         environment.finish(exchange)
     }
