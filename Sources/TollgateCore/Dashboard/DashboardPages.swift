@@ -292,6 +292,19 @@ public enum DashboardPages {
     }
 
     /// `a=1&b=2`, each name and value percent-encoded.
+    /// A query as a browser's GET form sends it (`application/x-www-form-urlencoded`): `+` is a
+    /// space, `%2B` a plus. Pairs in order; names without `=` get an empty value.
+    public static func formDecoded(_ query: String) -> [(String, String)] {
+        query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
     public static func formEncoded(_ pairs: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")

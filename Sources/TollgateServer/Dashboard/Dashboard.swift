@@ -163,8 +163,8 @@ struct Dashboard: Sendable {
     func requests(_ request: Request, _ frame: DashboardPages.Frame, _ scope: AdminScope, _ context: BasicRequestContext) async throws -> Response {
         var filters: [(String, String)] = []
         var property: (name: String, value: String) = ("", "")
-        for (name, value) in request.uri.queryParameters {
-            let name = String(name), value = String(value)
+        // The filter form's own encoding: a space arrives as `+`.
+        for (name, value) in DashboardPages.formDecoded(request.uri.query ?? "") {
             guard !value.isEmpty else { continue }
             switch name {
             case "model", "user_id", "status", "since", "until", "cursor": filters.append((name, value))

@@ -54,3 +54,14 @@ import TollgateCore
         #expect(SVGChart.line([], xLabel: { _ in "" }, yLabel: { _ in "" }, title: "Calls").markup == #"<p class="empty">No data for Calls in this period.</p>"#)
     }
 }
+
+@Suite struct FormQueryTests {
+    @Test("the Requests filter form's query reads as the browser meant it: + is a space, %2B a plus, and it round-trips")
+    func formDecoding() {
+        let decoded = DashboardPages.formDecoded("user_id=ann+lee&model=gpt-4o%2Bmini&property_name=&x")
+        #expect(decoded.map(\.0) == ["user_id", "model", "property_name", "x"])
+        #expect(decoded.map(\.1) == ["ann lee", "gpt-4o+mini", "", ""])
+        let pairs = [("user_id", "a b+c/ü&="), ("model", "m")]
+        #expect(DashboardPages.formDecoded(DashboardPages.formEncoded(pairs)).elementsEqual(pairs, by: ==))
+    }
+}
