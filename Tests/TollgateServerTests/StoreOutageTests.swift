@@ -90,6 +90,23 @@ struct StoreOutageTests {
         #expect(recorder.dropped() == nil)
     }
 
+    @Test("a batch whose commit went through but whose answer was lost is written again, and its calls count once in the analytics")
+    func lostCommitCountsOnce() async throws {
+        let recorder = try await Recorder(queueCapacity: 100)
+        defer { DeliveryHandoffTests.close(recorder.inner) }
+        let calls = (0..<3).map { _ in Self.call(claimedIn: recorder.requestIDs) }
+        recorder.store.afterInserts.withLock { $0 = .unavailable(count: 1) }
+        await recorder.writer.write(calls)
+        for call in calls { #expect(try await recorder.inner.record(id: call.id) != nil) }
+        let now = StoredMicros.of(Date())
+        let pieces = AnalyticsResolution.allCases.map { AnalyticsRange.Piece($0, now - 86_400_000_000, now + 86_400_000_000) }
+        let rows = try await recorder.inner.analyticsRows(dimension: "none", values: nil, project: nil, pieces: pieces)
+        for resolution in AnalyticsResolution.allCases {
+            #expect(rows.filter { $0.resolution == resolution }.reduce(0) { $0 + $1.figures.calls } == 3, "\(resolution)")
+        }
+        #expect(recorder.dropped() == nil)
+    }
+
     @Test("a batch given up (the queue full while the store is down) is counted, and frees its Helicone-Request-Ids")
     func givenUpBatchFreesItsIDs() async throws {
         let recorder = try await Recorder(queueCapacity: 1)

@@ -5,16 +5,19 @@ import TollgateCore
 /// transaction, and the reads the stats API and the dashboard answer from.
 extension SQLStore {
     /// What a batch's analytics read (the rows its groups already hold, and how many values each
-    /// group has, for the cap) and, from what was read, the upserts that merge the batch in.
-    func analyticsWrite(_ records: [RequestRecord]) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]]) throws -> [SQLStatement]) {
+    /// group has, for the cap) and, from what was read, the upserts that merge the batch in,
+    /// leaving out the calls whose ids are in `stored` (already counted).
+    func analyticsWrite(_ records: [RequestRecord]) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]], _ stored: Set<UUID>) throws -> [SQLStatement]) {
         let batch = AnalyticsRollup.rollup(records)
-        guard !batch.isEmpty else { return ([], { _ in [] }) }
+        guard !batch.isEmpty else { return ([], { _, _ in [] }) }
         let groups = AnalyticsSQL.touchedGroups(batch)
         let lock = dialect.serializedMerge.map { [$0] } ?? []
         let touched = AnalyticsSQL.touchedRows(groups)
         let counts = AnalyticsSQL.valueCounts(groups)
         let dialect = self.dialect
-        return (lock + touched + counts, { read in
+        return (lock + touched + counts, { read, already in
+            // Groups were read for the whole batch: a superset of what its new calls touch.
+            let batch = already.isEmpty ? batch : AnalyticsRollup.rollup(records.filter { !already.contains($0.id) })
             var stored = AnalyticsRollup.Stored()
             for rows in read[lock.count..<lock.count + touched.count] {
                 for row in rows { stored.rows[try Self.analyticsKey(row)] = Self.figures(row) }

@@ -44,11 +44,19 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
 
     /// One transaction: the calls, their properties, bodies and deliveries, and their analytics
     /// merged into the stored rows (``SQLStore/analyticsWrite(_:)``).
+    /// Rows already stored are left as they are (`ON CONFLICT DO NOTHING`), and their calls are
+    /// not counted again in the analytics: a batch is written again when its commit went through
+    /// but the answer was lost (a connection that dropped at COMMIT), and must count once.
     public func insert(_ batch: [StoredExchange]) async throws {
         guard !batch.isEmpty else { return }
         let rows = StoreSQL.insert(batch, now: Date(), dialect)
-        let analytics = analyticsWrite(batch.map(\.record))
-        try await database.transaction(reading: analytics.reading) { read in try rows + analytics.then(read) }
+        let records = batch.map(\.record)
+        let stored = SQLStatement(StoreSQL.storedRecords(count: records.count), records.map { .id($0.id) })
+        let analytics = analyticsWrite(records)
+        try await database.transaction(reading: [stored] + analytics.reading) { read in
+            let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
+            return try rows + analytics.then(Array(read.dropFirst()), already)
+        }
     }
 
     public func record(id: UUID) async throws -> RequestRecord? {

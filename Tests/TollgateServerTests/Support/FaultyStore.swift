@@ -16,6 +16,8 @@ final class FaultyStore: RecordStore {
 
     let inner: any RecordStore
     let inserts = Mutex(Fault.none)
+    /// Faults after a write went through: the commit happened, its answer was lost.
+    let afterInserts = Mutex(Fault.none)
     let checks = Mutex(Fault.none)
     /// Calls that never answer, kept so that they stay suspended rather than leak.
     let parked = Mutex<[CheckedContinuation<Void, Never>]>([])
@@ -47,6 +49,7 @@ final class FaultyStore: RecordStore {
     func insert(_ batch: [StoredExchange]) async throws {
         try await apply(inserts)
         try await inner.insert(batch)
+        try await apply(afterInserts)
     }
 
     func contains(id: UUID) async throws -> Bool {
