@@ -96,9 +96,13 @@ struct FailureTests {
 
     @Test("a client that hangs up right after data: [DONE], before the provider ends its answer, was answered whole: no error on the record")
     func clientLeavesAfterDone() async throws {
-        let provider = try await FakeServer.start { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
-                for event in [ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatStopChunk(), ProviderFixtures.chatUsageChunk, ProviderFixtures.done] {
+        // Asked with "pause" in the body, the provider waits after its first event, so a client
+        // that hangs up then leaves before the final one.
+        let provider = try await FakeServer.start { _, body in
+            let pause = String(decoding: body, as: UTF8.self).contains("pause")
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
+                for (index, event) in [ProviderFixtures.chatChunk("Hel"), ProviderFixtures.chatStopChunk(), ProviderFixtures.chatUsageChunk, ProviderFixtures.done].enumerated() {
+                    if index == 1, pause { try await Task.sleep(for: .seconds(2)) }
                     try await writer.write(ByteBuffer(string: event))
                 }
                 // The provider's own end comes later than the last event, as over a real network.
@@ -119,8 +123,9 @@ struct FailureTests {
 
         // Cut before the final event, the same hang-up is a cancellation.
         let cut = UUID().uuidString.lowercased()
-        let cutHead = head.replacingOccurrences(of: id, with: cut)
-        _ = try await RawHTTP.exchange(port: gateway.server.port, request: Array((cutHead + body).utf8), closeWhenSeen: "Hel")
+        let pausing = #"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"user":"pause"}"#
+        let cutHead = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nHelicone-Request-Id: \(cut)\r\nContent-Type: application/json\r\nContent-Length: \(pausing.utf8.count)\r\n\r\n"
+        _ = try await RawHTTP.exchange(port: gateway.server.port, request: Array((cutHead + pausing).utf8), closeWhenSeen: "Hel")
         #expect((try await gateway.record(cut)["error"] as? String)?.hasPrefix("client_cancelled") == true)
         try await gateway.stop()
         try await provider.stop()
