@@ -270,8 +270,12 @@ final class ProxyCall: UpstreamCallDelegate {
         promise.completeWithTask { await admission.decide(call) }
         promise.futureResult.assumeIsolated().whenSuccess { verdict in
             guard case .admitting = self.phase else {
-                // The client left meanwhile; a call that is not recorded frees its id.
-                if call.claimsID { self.environment.requestIDs.release(call.id) }
+                // The client left meanwhile; a call that is not recorded frees the id it claimed
+                // (not one that another call holds).
+                switch verdict {
+                case .idUsed, .idUnavailable: break
+                case .limited, .hit, .forward: if call.claimsID { self.environment.requestIDs.release(call.id) }
+                }
                 return
             }
             self.admitted(verdict)
