@@ -25,13 +25,17 @@ pytestmark = pytest.mark.skipif(bool(SUITE_POSTGRES), reason="starts its own Pos
 
 # Loopback receivers allowed. An attempt may take 30 s before it is retried, so that a receiver
 # slowed by a busy machine is not sent the same delivery twice (that would be at-least-once doing
-# its job, not an outage losing track). The lease is the default (30 s + 60 s margin): deliveries
-# this instance holds in memory through the outage must go out without waiting for it to end.
+# its job, not an outage losing track). A delivery claimed from the store just as the database
+# went away, whose record could not be read and whose lease could not be given back either, is
+# claimed again once its lease (timeout + margin) ends: a short margin keeps that within the
+# test's wait. (Deliveries held in memory no longer wait for their lease: a CI run with the
+# default 90 s lease left 51 of 2,804 to such claims, and a local one none.)
 OUTAGE_YAML = """
 webhooks:
   allowed_private_hosts: ["127.0.0.1"]
   retry_schedule_seconds: [0.05, 0.05]
   timeout_seconds: 30
+  lease_margin_seconds: 5
 """
 
 
@@ -179,7 +183,7 @@ def test_postgres_stopped_twice_under_load_loses_no_record_and_no_delivery(provi
 
         delivered = lambda: Counter(d.payload["request_id"] for d in receiver.received(answered=200))
         began = time.monotonic()
-        wait_until(lambda: set(answered) <= set(delivered()), 60,
+        wait_until(lambda: set(answered) <= set(delivered()), 90,
                    lambda: f"{len(set(answered) - set(delivered()))} of {len(answered)} records not delivered; {state(gateway)}")
         delivered_after = time.monotonic() - began
         twice = {rid: n for rid, n in delivered().items() if n > 1}
