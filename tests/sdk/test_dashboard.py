@@ -252,7 +252,14 @@ def test_a_webhook_created_on_the_page_delivers_and_a_delivery_is_sent_again_fro
 
     browser.find_element(By.LINK_TEXT, f"{hook_receiver.url}/dash-{tag}").click()
     shown(browser, "ul.attempts")
-    rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    # The receiver has the delivery a moment before its attempt is logged: reload until it shows.
+    def logged():
+        rows = browser.find_elements(By.CSS_SELECTOR, "table tbody tr")
+        if len(rows) == 1 and "succeeded" in rows[0].text:
+            return rows
+        browser.refresh()
+        return None
+    rows = wait_for(logged)
     assert len(rows) == 1 and call_id in rows[0].text and "succeeded" in rows[0].text
     assert "#1" in rows[0].find_element(By.CSS_SELECTOR, "ul.attempts").text
     rows[0].find_element(By.XPATH, ".//button[text()='Re-send']").click()

@@ -70,5 +70,9 @@ def test_resent_deliveries_arrive_again_with_the_same_webhook_id(webhook_gateway
     copies = hook_receiver.received("/resend", rid)
     assert {d.headers["webhook-id"] for d in copies} == {first.headers["webhook-id"]} == {delivery["webhook_id"]}
     assert all(d.payload["request_id"] == rid for d in copies)
-    one = api_data(webhook_gateway.admin_call("GET", f"/v1/webhooks/{webhook['id']}/deliveries/{delivery['id']}"))
+    # The receiver has the third copy a moment before its attempt is logged.
+    def logged():
+        d = api_data(webhook_gateway.admin_call("GET", f"/v1/webhooks/{webhook['id']}/deliveries/{delivery['id']}"))
+        return d if len(d["attempt_log"]) == 3 and d["status"] != "pending" else None
+    one = wait_until(logged, 10, "the third attempt logged")
     assert one["status"] == "succeeded" and [a["status_code"] for a in one["attempt_log"]] == [200, 200, 200]

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from fake_provider import chat_completion
-from webhook_support import NodeReceiver, chat, create_webhook, deliveries
+from webhook_support import NodeReceiver, chat, create_webhook, deliveries, wait_until
 
 # Text that JSON writers disagree on: non-ASCII, astral emoji, "/", quotes, backslash, newline,
 # tab, C0 controls, DEL, the JavaScript line separators, and HTML-ish characters.
@@ -64,8 +64,11 @@ def test_doc_receiver_verifies_every_delivery_and_reads_prompt_and_answer(webhoo
     assert b'"cost":1.5' in priced_body and b"e-7," in priced_body, priced_body[-400:]
     assert b'"user_id":"ctl\\u0001\\u001f\x7f\xe2\x80\xa8 tab\\t nl\\n \xf0\x9f\x8e\x89 \\\\ \\"/"' in \
         NodeReceiver.raw(node.record_for(body_user))
-    statuses = {d["request_id"]: d["status"] for d in deliveries(webhook_gateway, webhook["id"])}
-    assert all(statuses[rid] == "succeeded" for rid in expected), statuses
+    # A receiver has a delivery a moment before its attempt is logged.
+    def logged():
+        statuses = {d["request_id"]: d["status"] for d in deliveries(webhook_gateway, webhook["id"])}
+        return statuses if all(statuses.get(rid) == "succeeded" for rid in expected) else None
+    wait_until(logged, 10, lambda: f"deliveries logged as succeeded: {[d['status'] for d in deliveries(webhook_gateway, webhook['id'])]}")
 
 
 def test_doc_receiver_rejects_a_delivery_altered_by_one_byte(webhook_gateway, node_hook):
