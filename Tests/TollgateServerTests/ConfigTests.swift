@@ -106,9 +106,8 @@ struct ConfigTests {
 extension ConfigTests {
     @Test("an unreachable PostgreSQL fails the start with a message that names the setting")
     func unreachableDatabaseIsExplained() async throws {
-        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
-        let port = closed.server.port
-        try await closed.stop()
+        let closed = try ClosedPort()
+        let port = closed.port
         var config = GatewayConfig()
         config.storage.path = FileManager.default.temporaryDirectory.appendingPathComponent("tg-\(UUID())").path
         config.pricing.path = nil
@@ -120,6 +119,7 @@ extension ConfigTests {
             #expect(error.description.contains("storage.postgres.url"))
             #expect(error.description.contains("127.0.0.1:\(port)"))
         }
+        withExtendedLifetime(closed) {}
     }
 }
 

@@ -35,14 +35,6 @@ struct ControlsTests {
         }
     }
 
-    /// A port on 127.0.0.1 that nothing listens on.
-    static func closedPort() async throws -> Int {
-        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
-        let port = closed.server.port
-        try await closed.stop()
-        return port
-    }
-
     // MARK: Cache
 
     @Test("a second identical call with Helicone-Cache-Enabled is answered from the cache, byte for byte, without reaching the provider, and recorded as a hit that cost nothing")
@@ -236,9 +228,9 @@ struct ControlsTests {
 
     @Test("a provider that cannot be reached is retried, and the record says so")
     func retriesUnreachable() async throws {
-        let port = try await Self.closedPort()
+        let closed = try ClosedPort()
         let gateway = try await TestGateway.start { config in
-            config.routing.providers = [ProviderRoute(name: "openai", origin: Origin("http://127.0.0.1:\(port)")!, format: .openai)]
+            config.routing.providers = [ProviderRoute(name: "openai", origin: Origin(closed.baseURL)!, format: .openai)]
         }
         let reply = try await gateway.send(.POST, "/v1/chat/completions", body: Self.body, headers: [
             ("Helicone-Retry-Enabled", "true"), ("Helicone-Retry-Num", "1"), ("Helicone-Retry-Min-Timeout", "5"), ("Helicone-Retry-Max-Timeout", "10"),
@@ -249,13 +241,15 @@ struct ControlsTests {
         #expect(attempts.count == 2)
         #expect(attempts.allSatisfy { $0["status"] is NSNull && ($0["error"] as? String)?.hasPrefix("upstream_unreachable") == true })
         try await gateway.stop()
+        withExtendedLifetime(closed) {}
     }
 
     // MARK: Fallbacks
 
     @Test("Helicone-Fallbacks moves past an unreachable entry and a 503 to the entry that answers; each entry's headers and body keys go to it alone")
     func fallbacksReachTheAnsweringEntry() async throws {
-        let port = try await Self.closedPort()
+        let closed = try ClosedPort()
+        let port = closed.port
         let failing = try await Self.scripted([503])
         let good = try await Self.scripted([])
         let gateway = try await TestGateway.start(provider: good) { config in
@@ -287,6 +281,7 @@ struct ControlsTests {
         try await gateway.stop()
         try await failing.stop()
         try await good.stop()
+        withExtendedLifetime(closed) {}
     }
 
     @Test("a fallback target that is neither a provider nor allow-listed is refused with 400 before anything is sent")

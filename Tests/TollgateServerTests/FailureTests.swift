@@ -25,9 +25,8 @@ struct FailureTests {
 
     @Test("an upstream that refuses the connection gives 502 and a record saying so")
     func upstreamRefused() async throws {
-        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
+        let closed = try ClosedPort()
         let deadURL = closed.baseURL
-        try await closed.stop()
         let gateway = try await TestGateway.start { config in
             config.routing.providers = config.routing.providers.map { var p = $0; p.origin = Origin(deadURL)!; return p }
         }
@@ -40,6 +39,7 @@ struct FailureTests {
         #expect((record["error"] as? String)?.hasPrefix("upstream_unreachable") == true)
         #expect(record["model"] as? String == "gpt-4o-mini")
         try await gateway.stop()
+        withExtendedLifetime(closed) {}
     }
 
     @Test("an upstream that stalls mid-stream is cut after the stall timeout and recorded as a timeout")

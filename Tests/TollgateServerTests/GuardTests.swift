@@ -97,9 +97,8 @@ struct GuardTests {
     @Test("a stored webhook with an encoded host is refused before any connection, so its attempt log cannot tell an open port from a closed one")
     func encodedHostsAreRefusedBeforeConnecting() async throws {
         let open = try await FakeServer.start { _, _ in FakeServer.json("{}") }
-        let closed = try await FakeServer.start { _, _ in FakeServer.json("{}") }
-        let closedPort = closed.server.port
-        try await closed.stop()
+        let closed = try ClosedPort()
+        let closedPort = closed.port
         let sender = WebhookSender(policy: try DestinationPolicy(allowedPrivateHosts: []), timeout: .seconds(5), maxConnectionsPerHost: 1)
         var errors: [String] = []
         for port in [open.server.port, closedPort] {
@@ -113,6 +112,7 @@ struct GuardTests {
         #expect(errors.allSatisfy { $0.contains("its host is percent-encoded") }, "\(errors)")
         try await sender.shutdown()
         try await open.stop()
+        withExtendedLifetime(closed) {}
     }
 
     static let encodedOrNumeric = [

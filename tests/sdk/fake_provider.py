@@ -24,6 +24,22 @@ ANTHROPIC_USAGE = {
 }
 
 
+class ClosedPort:
+    """A port on 127.0.0.1 that refuses every connection while this object holds it: a socket
+    bound there that never listens. A port read from a socket that was then closed can be handed
+    to the next server any test starts; this one cannot, until `release()`."""
+
+    def __init__(self):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def release(self):
+        """Frees the port, for a test that starts a server on it next."""
+        self._socket.close()
+
+
 def chat_completion(model, content="Hello from the fake provider / “quoted”", usage=OPENAI_USAGE):
     return {
         "id": "chatcmpl-fake1", "object": "chat.completion", "created": 1764547200, "model": model,

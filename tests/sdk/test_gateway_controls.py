@@ -9,7 +9,6 @@ gateways on one PostgreSQL and need TOLLGATE_TEST_POSTGRES_URL (scripts/test sta
 import concurrent.futures
 import json
 import os
-import socket
 import time
 import uuid
 
@@ -19,7 +18,7 @@ import openai
 import pytest
 
 from conftest import SUITE_POSTGRES, Gateway
-from fake_provider import FakeProvider, Reply, anthropic_events, chat_chunks, chat_completion
+from fake_provider import ClosedPort, FakeProvider, Reply, anthropic_events, chat_chunks, chat_completion
 from shared_http import HTTP
 
 PROVIDER_KEY = "sk-test-provider-key"
@@ -33,15 +32,6 @@ CACHE = {"Helicone-Cache-Enabled": "true"}
 POSTGRES = os.environ.get("TOLLGATE_TEST_POSTGRES_URL")
 
 
-def free_port():
-    """A port nobody listens on: bound, read, closed. Connecting to it is refused."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class World:
     """The module's gateway and everything it talks to."""
 
@@ -51,9 +41,10 @@ class World:
         self.backup = FakeProvider()  # on routing.allowed_target_urls
         self.second_backup = FakeProvider()  # on routing.allowed_target_urls
         self.unlisted = FakeProvider()  # on no list
-        self.dead = f"http://127.0.0.1:{free_port()}"  # allowed, but nobody listens
-        self.late_port = free_port()  # allowed; a test starts a provider there while a call waits to retry
-        self.late = f"http://127.0.0.1:{self.late_port}"
+        self.dead_port = ClosedPort()  # held for the module: no other server can take it
+        self.dead = self.dead_port.url  # allowed, but nobody listens
+        self.late_port = ClosedPort()  # allowed; a test starts a provider there while a call waits to retry
+        self.late = self.late_port.url
         self.gateway = Gateway(primary.base_url, extra_env={"TOLLGATE_PROVIDERS_ANTHROPIC_BASE_URL": self.claude.base_url}, extra_yaml=f"""
 auth:
   gateway_keys:
@@ -491,7 +482,8 @@ def test_provider_that_refuses_connections_until_it_comes_up_is_reached_by_a_ret
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(chat, oai(world.gateway, script, base="/v1"), headers, messages=prompt("wake up " + script))
         time.sleep(0.5)
-        late = FakeProvider(port=world.late_port)
+        world.late_port.release()
+        late = FakeProvider(port=world.late_port.port)
         try:
             answer, completion = pending.result(timeout=30)
         finally:

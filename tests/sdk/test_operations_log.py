@@ -6,7 +6,7 @@ import uuid
 import httpx
 
 from conftest import Gateway
-from test_s3_bodies import free_port
+from fake_provider import ClosedPort
 
 
 def wait_for_line(gateway, *parts, timeout=10):
@@ -20,7 +20,8 @@ def wait_for_line(gateway, *parts, timeout=10):
 
 
 def test_failed_and_refused_calls_each_leave_a_log_line_without_credentials_or_bodies(provider):
-    dead = f"http://127.0.0.1:{free_port()}"
+    closed = ClosedPort()  # held for the test: no server started meanwhile can take it
+    dead = closed.url
     gateway = Gateway(provider.base_url, extra_env={"TOLLGATE_PROVIDERS_DEAD_BASE_URL": dead})
     secret = "sk-do-not-log-" + uuid.uuid4().hex
     try:

@@ -18,6 +18,7 @@ import pytest
 from botocore.awsrequest import AWSRequest
 
 from conftest import Gateway
+from fake_provider import ClosedPort
 from services import Service
 from shared_http import HTTP
 
@@ -133,7 +134,8 @@ def test_bad_s3_settings_stop_the_start_with_what_to_fix(provider):
         with pytest.raises(RuntimeError) as refused:
             s3_gateway(provider, moto, secret="wrong-secret")
         assert "refused the credentials" in str(refused.value)
-        closed = free_port()
+        closed_port = ClosedPort()  # held for the test: no server started meanwhile can take it
+        closed = closed_port.port
         with pytest.raises(RuntimeError) as unreachable:
             Gateway(provider.base_url, extra_env={
                 "TOLLGATE_BODIES_KIND": "s3", "TOLLGATE_BODIES_S3_ENDPOINT": f"http://127.0.0.1:{closed}",
