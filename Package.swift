@@ -90,7 +90,7 @@ let package = Package(
         // Stores synthetic calls through the recorder's batch path for benchmarks/analytics.py.
         .executableTarget(
             name: "AnalyticsLoad",
-            dependencies: ["TollgateServer", "TollgateCore"],
+            dependencies: ["TollgateServer", "TollgateCore", .product(name: "Logging", package: "swift-log")],
             path: "benchmarks/AnalyticsLoad",
             swiftSettings: swiftSettings
         ),

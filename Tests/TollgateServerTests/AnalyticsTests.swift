@@ -123,6 +123,60 @@ struct AnalyticsStoreTests {
         #expect(byUser.allSatisfy { $0.figures.latency.count == 50 }, "histograms merged, not overwritten")
     }
 
+    static func total(_ store: any RecordStore) async throws -> Int64 {
+        try await Self.lines(store, []).map(\.figures.calls).reduce(0, +)
+    }
+
+    @Test("calls written while more were waiting are in the stats after the next batch, each once, whichever way a batch is written again after a lost commit")
+    func deferredAnalyticsCountOnce() async throws {
+        let config = TestGateway.testConfig()
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
+        let store = try Gateway.openStore(config, logger: RunningServer.quietLogger)
+        try await store.migrate()
+        defer { DeliveryHandoffTests.close(store) }
+        let now = Date()
+        let batches = (0..<5).map { b in (0..<4).map { Self.call(at: now.addingTimeInterval(-Double(b * 4 + $0)), user: "u\($0)") } }
+        // Left pending, then written again as a retry would after a lost answer: still pending once.
+        try await store.insert(batches[0], moreWaiting: true)
+        try await store.insert(batches[0], moreWaiting: true)
+        // Merged now, with the pending batch.
+        try await store.insert(batches[1], moreWaiting: false)
+        #expect(try await Self.total(store) == 8)
+        // Merged, then written again with more waiting: its calls are stored and counted already.
+        try await store.insert(batches[2], moreWaiting: false)
+        try await store.insert(batches[2], moreWaiting: true)
+        // Left pending, then written again with nothing waiting: the retry counts the first write's calls.
+        try await store.insert(batches[3], moreWaiting: true)
+        try await store.insert(batches[3], moreWaiting: false)
+        try await store.insert(batches[4], moreWaiting: false)
+        #expect(try await Self.total(store) == 20)
+        let byUser = try await Self.lines(store, [("group_by", "user")])
+        #expect(byUser.map(\.figures.calls) == [5, 5, 5, 5])
+        #expect(byUser.allSatisfy { $0.figures.latency.count == 5 })
+        #expect(try await store.mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(60)) == 0, "nothing left pending")
+    }
+
+    @Test("calls a stopped gateway left pending are counted by the next gateway to start, once, even if the first one merges later")
+    func pendingAnalyticsAreAdopted() async throws {
+        let config = TestGateway.testConfig()
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
+        let first = try Gateway.openStore(config, logger: RunningServer.quietLogger)
+        try await first.migrate()
+        let second = try Gateway.openStore(config, logger: RunningServer.quietLogger)
+        defer { DeliveryHandoffTests.close(first); DeliveryHandoffTests.close(second) }
+        let now = Date()
+        try await first.insert((0..<6).map { Self.call(at: now.addingTimeInterval(-Double($0)), model: "gpt-4o", cost: 0.001) }, moreWaiting: true)
+        #expect(try await Self.total(second) == 0, "the calls wait for a later batch of the first gateway")
+        #expect(try await second.mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(1)) == 1)
+        let byModel = try await Self.lines(second, [("group_by", "model")])
+        #expect(byModel.map(\.group) == ["gpt-4o"])
+        #expect(byModel.first?.figures.calls == 6)
+        #expect(abs((byModel.first?.figures.costUSD ?? 0) - 0.006) < 1e-12)
+        // The first gateway's next merge finds its pending batch taken and does not count it again.
+        try await first.insert([Self.call(at: now)], moreWaiting: false)
+        #expect(try await Self.total(first) == 7)
+    }
+
     @Test("retention deletes minute rows after two days and every row older than the records")
     func sweep() async throws {
         let store = try await DeliveryHandoffTests.openStore()

@@ -8,11 +8,16 @@
 // 100,000 users, an `environment` property with 3 values and a `conversation` property with a
 // value per 4 calls, log-normal latencies, a third streamed with a time to first token, 2% errors.
 //
+// With TOLLGATE_LOAD_POSTGRES_URL set, the calls go to that PostgreSQL database instead (schema
+// `public`), through the same batch path. With TOLLGATE_LOAD_ANALYTICS=off, the batches leave the
+// analytics rows alone: what the recorder's throughput is without them.
+//
 // With TOLLGATE_LIVE_SUBSCRIBERS=N set (0 included), each stored batch is also handed to a
 // `LiveFeed` with N subscribers, as the recorder does after writing it, each subscriber turning
 // its calls into event bytes on its own task (as a live stream does before writing them); the
 // time `publish` takes is reported as `live_publish_seconds`.
 import Foundation
+import Logging
 import Synchronization
 import TollgateCore
 import TollgateServer
@@ -25,8 +30,15 @@ guard arguments.count >= 3, let total = Int(arguments[2]) else {
 let directory = arguments[1]
 let days = arguments.count > 3 ? Double(arguments[3]) ?? 30 : 30
 let batchSize = arguments.count > 4 ? Int(arguments[4]) ?? 500 : 500
+let environment = ProcessInfo.processInfo.environment
+let keepAnalytics = environment["TOLLGATE_LOAD_ANALYTICS"] != "off"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-let store = try SQLStore.sqlite(path: directory + "/tollgate.sqlite")
+let store: SQLStore
+if let url = environment["TOLLGATE_LOAD_POSTGRES_URL"] {
+    store = try SQLStore.postgres(url: url, schema: "public", timeout: .seconds(60), logger: Logger(label: "load"))
+} else {
+    store = try SQLStore.sqlite(path: directory + "/tollgate.sqlite")
+}
 try await store.migrate()
 
 struct Generator {
@@ -51,7 +63,7 @@ var batch: [StoredExchange] = []
 batch.reserveCapacity(batchSize)
 let clock = ContinuousClock()
 var insertTime = Duration.zero
-let liveSubscribers = ProcessInfo.processInfo.environment["TOLLGATE_LIVE_SUBSCRIBERS"].flatMap { Int($0) }
+let liveSubscribers = environment["TOLLGATE_LIVE_SUBSCRIBERS"].flatMap { Int($0) }
 let live = LiveFeed(maxSubscribers: max(1, liveSubscribers ?? 0), bufferSize: 1024)
 let liveBytes = Mutex(0)
 var liveReaders: [Task<Void, Never>] = []
@@ -92,7 +104,7 @@ while written < total {
         _ = AnalyticsRollup.rollup(batch.map(\.record))
         rollupTime += clock.now - rollupStart
         let insertStart = clock.now
-        try await store.insert(batch)
+        try await store.insert(batch, moreWaiting: written + batch.count < total, analytics: keepAnalytics)
         insertTime += clock.now - insertStart
         if liveSubscribers != nil {
             let publishStart = clock.now
@@ -107,6 +119,7 @@ while written < total {
 let seconds = Double((clock.now - started).components.seconds) + Double((clock.now - started).components.attoseconds) / 1e18
 func secs(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 live.close()
+await store.close()
 for reader in liveReaders { await reader.value }
 let liveFields = liveSubscribers.map { ", \"live_subscribers\": \($0), \"live_publish_seconds\": \(secs(publishTime)), \"live_event_bytes\": \(liveBytes.withLock { $0 })" } ?? ""
-print("{\"calls\": \(total), \"seconds\": \(seconds), \"insert_seconds\": \(secs(insertTime)), \"rollup_seconds\": \(secs(rollupTime)), \"calls_per_second\": \(Double(total) / secs(insertTime))\(liveFields)}")
+print("{\"calls\": \(total), \"seconds\": \(seconds), \"insert_seconds\": \(secs(insertTime)), \"rollup_seconds\": \(secs(rollupTime)), \"calls_per_second\": \(Double(total) / secs(insertTime)), \"analytics\": \(keepAnalytics)\(liveFields)}")

@@ -30,6 +30,11 @@ public enum AnalyticsRollup {
         return all
     }
 
+    /// Adds `other`'s figures to `rollup`'s, row by row: the rollup of both batches.
+    public static func add(_ other: [AnalyticsKey: AnalyticsFigures], to rollup: inout [AnalyticsKey: AnalyticsFigures]) {
+        for (key, figures) in other { rollup[key, default: AnalyticsFigures()].merge(figures) }
+    }
+
     /// What is stored for the groups a batch touches.
     public struct Stored: Sendable {
         /// The stored rows among the batch's keys, and each touched group's ``AnalyticsDimension/otherValue`` row.

@@ -55,10 +55,18 @@ struct RecordWriter: Service {
         // a server that cannot bind its port), so the process can exit.
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
+                // Batches a stopped gateway left pending are merged now (any age: a pending row
+                // counts once, whoever merges it), and after that those a minute old, once a minute.
+                await mergePendingAnalytics(writtenBefore: Date())
+                var lastPendingCheck = ContinuousClock.now
                 while true {
                     let exchanges = await queue.nextBatch(max: batchSize)
                     if exchanges.isEmpty { break }
                     await write(exchanges)
+                    if ContinuousClock.now - lastPendingCheck > Self.pendingCheckInterval {
+                        lastPendingCheck = .now
+                        await mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(-WebhookDispatcher.seconds(Self.pendingCheckInterval)))
+                    }
                     // A short pause after a small batch lets the next one gather more calls: fewer,
                     // larger transactions under load, at most `linger` later on disk.
                     if exchanges.count < batchSize, !Task.isShuttingDownGracefully {
@@ -71,6 +79,17 @@ struct RecordWriter: Service {
             }
         } onCancel: {
             queue.close()
+        }
+    }
+
+    static let pendingCheckInterval = Duration.seconds(60)
+
+    func mergePendingAnalytics(writtenBefore cutoff: Date) async {
+        do {
+            let merged = try await store.mergePendingAnalytics(writtenBefore: cutoff)
+            if merged > 0 { logger.info("merged the analytics of \(merged) batches a stopped gateway left pending") }
+        } catch {
+            logger.warning("could not merge pending analytics: \(error)")
         }
     }
 
@@ -164,7 +183,8 @@ struct RecordWriter: Service {
         // Written or given up, the calls' client-chosen ids are free again: re-use of a recorded
         // id is then found in the store, and a dropped call's id may be used again.
         defer { requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id)) }
-        guard await persist(batch) else { return }
+        // With more calls queued behind this batch, its analytics may wait for theirs.
+        guard await persist(batch, moreWaiting: queue.depth > 0) else { return }
         fresh?.add(handed)
         live?.publish(built.lazy.map(\.record))
         let total = batch.reduce(0) { $0 + $1.deliveries.count }
@@ -199,12 +219,12 @@ struct RecordWriter: Service {
     /// `tollgate_records_dropped_total{reason="store_error"}` and logged, when the queue is full,
     /// when the gateway is shutting down or the recorder cancelled, or after five refusals of the
     /// batch itself.
-    func persist(_ batch: [StoredExchange]) async -> Bool {
+    func persist(_ batch: [StoredExchange], moreWaiting: Bool) async -> Bool {
         var outage = StoreOutage("record writes", logger: logger)
         var refusals = 0
         while true {
             do {
-                try await store.insert(batch)
+                try await store.insert(batch, moreWaiting: moreWaiting)
                 outage.succeeded()
                 return true
             } catch {

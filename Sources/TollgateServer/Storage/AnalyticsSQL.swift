@@ -84,6 +84,36 @@ enum AnalyticsSQL {
         }
     }
 
+    /// A batch written with its analytics left for later (``SQLStore/insert(_:moreWaiting:)``):
+    /// its id and the ids of the calls it stored, comma-separated; answers the ids.
+    static func insertPending(id: String, calls: [UUID], at now: Date) -> Statement {
+        Statement(
+            "INSERT INTO analytics_pending (id, created_at, ids) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING ids",
+            [.text(id), .integer(StoredTime.micros(now)), .text(calls.map { $0.uuidString.lowercased() }.joined(separator: ","))]
+        )
+    }
+
+    /// One pending batch's call ids, if it is still pending.
+    static func pending(id: String) -> Statement {
+        Statement("SELECT ids FROM analytics_pending WHERE id = ?", [.text(id)])
+    }
+
+    /// Takes pending batches off the list, answering those that were still on it (`id`, `ids`):
+    /// whoever deletes a pending row counts its calls, once.
+    static func claimPending(_ ids: [String]) -> Statement {
+        Statement("DELETE FROM analytics_pending WHERE id IN (\(StoreSQL.placeholders(ids.count))) RETURNING id, ids", ids.map { .text($0) })
+    }
+
+    /// Pending batches written before `before`, oldest first.
+    static func pendingBefore(_ before: Date, limit: Int) -> Statement {
+        Statement("SELECT id, ids FROM analytics_pending WHERE created_at < ? ORDER BY created_at LIMIT ?", [.integer(StoredTime.micros(before)), .int(limit)])
+    }
+
+    /// The call ids of a pending row's `ids`.
+    static func callIDs(_ text: String?) -> Set<UUID> {
+        Set((text ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) })
+    }
+
     static func groupArguments(_ group: AnalyticsGroup) -> [SQLArgument] {
         [.integer(group.resolution.rawValue), .text(group.dimension), .integer(group.bucket), .text(group.project)]
     }

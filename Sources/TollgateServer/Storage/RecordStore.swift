@@ -93,8 +93,13 @@ public protocol RecordStore: Sendable {
     func migrate() async throws
     /// Gives up the database's connections.
     func close() async
-    /// Writes a batch of finished calls in one transaction.
-    func insert(_ batch: [StoredExchange]) async throws
+    /// Writes a batch of finished calls in one transaction. With `moreWaiting` (more calls are
+    /// queued behind it), the batch's analytics may be merged by a later batch's transaction,
+    /// within a second (see ``SQLStore/insert(_:moreWaiting:)``).
+    func insert(_ batch: [StoredExchange], moreWaiting: Bool) async throws
+    /// Merges the analytics of batches written before `cutoff` that a stopped gateway left
+    /// pending; returns how many batches.
+    func mergePendingAnalytics(writtenBefore cutoff: Date) async throws -> Int
     func record(id: UUID) async throws -> RequestRecord?
     func records(matching query: RecordQuery) async throws -> RecordPage
     /// Analytics rows of one dimension (``AnalyticsSQL/select(dimension:values:project:pieces:)``).
@@ -120,4 +125,11 @@ public protocol RecordStore: Sendable {
     func deleteRecords(before cutoff: Date, limit: Int) async throws -> Int
     /// Deletes up to `limit` finished deliveries (and their attempt logs) created before `cutoff`.
     func deleteDeliveryLogs(before cutoff: Date, limit: Int) async throws -> Int
+}
+
+extension RecordStore {
+    /// Writes a batch with its analytics in the same transaction.
+    public func insert(_ batch: [StoredExchange]) async throws {
+        try await insert(batch, moreWaiting: false)
+    }
 }

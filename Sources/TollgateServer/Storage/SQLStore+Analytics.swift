@@ -4,25 +4,46 @@ import TollgateCore
 /// Runs ``AnalyticsSQL``'s statements: the rows a batch adds to, merged in the batch's own
 /// transaction, and the reads the stats API and the dashboard answer from.
 extension SQLStore {
-    /// What a batch's analytics read (the rows its groups already hold, and how many values each
-    /// group has, for the cap) and, from what was read, the upserts that merge the batch in,
-    /// leaving out the calls whose ids are in `stored` (already counted).
-    func analyticsWrite(_ records: [RequestRecord]) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]], _ stored: Set<UUID>) throws -> [SQLStatement]) {
-        let batch = AnalyticsRollup.rollup(records)
-        guard !batch.isEmpty else { return ([], { _, _ in [] }) }
-        let groups = AnalyticsSQL.touchedGroups(batch)
+    typealias Rollup = [AnalyticsKey: AnalyticsFigures]
+
+    /// What a merge reads (the rows its groups already hold, and how many values each group has,
+    /// for the cap) and, from what was read, the upserts that add to them: the calls of `records`
+    /// whose ids are not in `stored` (already counted), and the pending batches this merge claims
+    /// (takes off `analytics_pending`): the backlog's, with their rollups, and the batch's own
+    /// pending row `own` (written by an earlier attempt of this batch whose answer was lost), whose
+    /// calls are counted even though stored. A pending batch another merge claimed first is left out.
+    func analyticsMerge(_ records: [RequestRecord], own: String?, backlog: [String: Rollup]) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]], _ stored: Set<UUID>) throws -> [SQLStatement]) {
+        var combined = AnalyticsRollup.rollup(records)
+        for rollup in backlog.values { AnalyticsRollup.add(rollup, to: &combined) }
+        // The batch's own pending row is in the backlog when this is a retry of a write that
+        // left it pending: then the backlog's rollup is what it adds.
+        let own = own.flatMap { backlog[$0] == nil ? $0 : nil }
+        let claims = Array(backlog.keys) + (own.map { [$0] } ?? [])
+        let claim = claims.isEmpty ? [] : [AnalyticsSQL.claimPending(claims)]
+        guard !combined.isEmpty else { return (claim, { _, _ in [] }) }
+        let groups = AnalyticsSQL.touchedGroups(combined)
         let lock = dialect.serializedMerge.map { [$0] } ?? []
         let touched = AnalyticsSQL.touchedRows(groups)
         let counts = AnalyticsSQL.valueCounts(groups)
         let dialect = self.dialect
-        return (lock + touched + counts, { read, already in
-            // Groups were read for the whole batch: a superset of what its new calls touch.
-            let batch = already.isEmpty ? batch : AnalyticsRollup.rollup(records.filter { !already.contains($0.id) })
+        return (lock + claim + touched + counts, { [combined] read, already in
+            var claimed: [String: Set<UUID>] = [:]
+            for row in claim.isEmpty ? [] : read[lock.count] {
+                if let id = row.text("id") { claimed[id] = AnalyticsSQL.callIDs(row.text("ids")) }
+            }
+            // Rows were read for everything this merge might add: a superset of what it adds.
+            var batch = combined
+            if !already.isEmpty || backlog.keys.contains(where: { claimed[$0] == nil }) {
+                let ownCalls = own.flatMap { claimed[$0] } ?? []
+                batch = AnalyticsRollup.rollup(records.lazy.filter { !already.contains($0.id) || ownCalls.contains($0.id) })
+                for (id, rollup) in backlog where claimed[id] != nil { AnalyticsRollup.add(rollup, to: &batch) }
+            }
+            let readRows = lock.count + claim.count
             var stored = AnalyticsRollup.Stored()
-            for rows in read[lock.count..<lock.count + touched.count] {
+            for rows in read[readRows..<readRows + touched.count] {
                 for row in rows { stored.rows[try Self.analyticsKey(row)] = Self.figures(row) }
             }
-            for rows in read[(lock.count + touched.count)...] {
+            for rows in read[(readRows + touched.count)...] {
                 for row in rows {
                     guard let index = row.int("g"), groups.indices.contains(index) else { continue }
                     stored.valueCounts[groups[index].group] = row.int("n") ?? 0

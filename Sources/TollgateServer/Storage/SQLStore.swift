@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TollgateCore
 
 /// The store: records, bodies, scores, webhooks and deliveries in one SQL database, SQLite
@@ -13,6 +14,8 @@ import TollgateCore
 public final class SQLStore: RecordStore, WebhookStore, Service {
     let database: any SQLDatabase
     var dialect: SQLDialect { database.dialect }
+    /// Batches written whose analytics wait for a later batch's transaction.
+    let backlog = Mutex(AnalyticsBacklog())
 
     init(_ database: any SQLDatabase) {
         self.database = database
@@ -43,20 +46,81 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
     }
 
     /// One transaction: the calls, their properties, bodies and deliveries, and their analytics
-    /// merged into the stored rows (``SQLStore/analyticsWrite(_:)``).
+    /// merged into the stored rows (``SQLStore/analyticsMerge(_:own:backlog:)``).
+    ///
+    /// With `moreWaiting` (the recorder has more calls queued), the batch's analytics may be left
+    /// for a later batch's transaction: the batch then adds a row to `analytics_pending` naming
+    /// its calls, and its rollup waits in ``AnalyticsBacklog``, at most a second. The next batch
+    /// written without `moreWaiting`, or the first after that second, merges them all with its
+    /// own. Under load that is one merge a second instead of one a batch; with nothing waiting,
+    /// a batch's analytics are in its own transaction, as its calls are.
+    ///
     /// Rows already stored are left as they are (`ON CONFLICT DO NOTHING`), and their calls are
     /// not counted again in the analytics: a batch is written again when its commit went through
-    /// but the answer was lost (a connection that dropped at COMMIT), and must count once.
-    public func insert(_ batch: [StoredExchange]) async throws {
+    /// but the answer was lost (a connection that dropped at COMMIT), and must count once. A
+    /// pending row is counted by whoever deletes it, once.
+    public func insert(_ batch: [StoredExchange], moreWaiting: Bool) async throws {
+        try await insert(batch, moreWaiting: moreWaiting, analytics: true)
+    }
+
+    /// `analytics: false` leaves the analytics rows alone: only for benchmarks/AnalyticsLoad, to
+    /// measure what keeping them costs the recorder.
+    public func insert(_ batch: [StoredExchange], moreWaiting: Bool, analytics keepAnalytics: Bool) async throws {
         guard !batch.isEmpty else { return }
         let rows = StoreSQL.insert(batch, now: Date(), dialect)
         let records = batch.map(\.record)
         let stored = SQLStatement(StoreSQL.storedRecords(count: records.count), records.map { .id($0.id) })
-        let analytics = analyticsWrite(records)
-        try await database.transaction(reading: [stored] + analytics.reading) { read in
-            let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
-            return try rows + analytics.then(Array(read.dropFirst()), already)
+        guard keepAnalytics else {
+            _ = try await database.transaction(reading: []) { _ in rows }
+            return
         }
+        let pendingID = records[0].id.uuidString.lowercased()
+        let backlog = self.backlog.withLock { $0 }
+        if moreWaiting, backlog.accepts(at: .now) {
+            try await insertLeavingAnalytics(rows, records, pendingID: pendingID, stored: stored)
+            return
+        }
+        let merge = analyticsMerge(records, own: pendingID, backlog: backlog.entries)
+        _ = try await database.transaction(reading: [stored] + merge.reading) { read in
+            let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
+            return try rows + merge.then(Array(read.dropFirst()), already)
+        }
+        self.backlog.withLock { $0.remove(backlog.entries.keys, at: .now) }
+    }
+
+    /// Writes the batch and its `analytics_pending` row, and keeps its rollup in the backlog. A
+    /// batch written again (its first commit's answer lost) finds its pending row and keeps the
+    /// calls the row names; one whose first write merged its analytics finds its calls stored and
+    /// no row, and leaves them out.
+    func insertLeavingAnalytics(_ rows: [SQLStatement], _ records: [RequestRecord], pendingID: String, stored: SQLStatement) async throws {
+        let written = try await database.transaction(reading: [stored, AnalyticsSQL.pending(id: pendingID)]) { read in
+            if !read[1].isEmpty { return rows + [AnalyticsSQL.pending(id: pendingID)] }
+            let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
+            let fresh = records.lazy.map(\.id).filter { !already.contains($0) }
+            return fresh.isEmpty ? rows : rows + [AnalyticsSQL.insertPending(id: pendingID, calls: Array(fresh), at: Date())]
+        }
+        guard let ids = written.last?.first?.text("ids") else { return }
+        let pending = AnalyticsSQL.callIDs(ids)
+        let rollup = AnalyticsRollup.rollup(records.lazy.filter { pending.contains($0.id) })
+        backlog.withLock { $0.add(pendingID, rollup, at: .now) }
+    }
+
+    /// Merges the analytics of pending batches written before `cutoff` that this store does not
+    /// hold in memory: those of a gateway that stopped before merging them (killed, or its
+    /// database gone). Their calls are read back from the store. Returns how many batches it
+    /// merged; a batch another gateway merges first is left to it.
+    public func mergePendingAnalytics(writtenBefore cutoff: Date) async throws -> Int {
+        let held = backlog.withLock { Set($0.entries.keys) }
+        var merged = 0
+        for row in try await database.read(AnalyticsSQL.pendingBefore(cutoff, limit: 100)) {
+            guard let id = row.text("id"), !held.contains(id) else { continue }
+            let ids = Array(AnalyticsSQL.callIDs(row.text("ids")))
+            let calls = ids.isEmpty ? [] : try await database.read(SQLStatement(StoreSQL.recordsByIDs(count: ids.count), ids.map(SQLArgument.id)))
+            let merge = analyticsMerge([], own: nil, backlog: [id: AnalyticsRollup.rollup(try calls.map(RequestRecord.init(row:)))])
+            _ = try await database.transaction(reading: merge.reading) { read in try merge.then(read, []) }
+            merged += 1
+        }
+        return merged
     }
 
     public func record(id: UUID) async throws -> RequestRecord? {

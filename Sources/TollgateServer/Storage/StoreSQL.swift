@@ -39,6 +39,7 @@ enum StoreSQL {
     static let recordByID = "SELECT * FROM requests WHERE id = ?"
     static let recordExists = "SELECT 1 AS found FROM requests WHERE id = ?"
     static func storedRecords(count: Int) -> String { "SELECT id FROM requests WHERE id IN (\(placeholders(count)))" }
+    static func recordsByIDs(count: Int) -> String { "SELECT * FROM requests WHERE id IN (\(placeholders(count)))" }
     static let bodiesByID = "SELECT * FROM bodies WHERE request_id = ?"
 
     /// A page of records newest first, one more than `limit` to tell whether another page follows.

@@ -46,10 +46,14 @@ final class FaultyStore: RecordStore {
         }
     }
 
-    func insert(_ batch: [StoredExchange]) async throws {
+    func insert(_ batch: [StoredExchange], moreWaiting: Bool) async throws {
         try await apply(inserts)
-        try await inner.insert(batch)
+        try await inner.insert(batch, moreWaiting: moreWaiting)
         try await apply(afterInserts)
+    }
+
+    func mergePendingAnalytics(writtenBefore cutoff: Date) async throws -> Int {
+        try await inner.mergePendingAnalytics(writtenBefore: cutoff)
     }
 
     func contains(id: UUID) async throws -> Bool {
