@@ -99,11 +99,7 @@ struct AnalyticsStoreTests {
 
     @Test("two gateways writing to one database at once lose none of each other's counts")
     func concurrentWriters() async throws {
-        let config = TestGateway.testConfig()
-        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
-        let first = try Gateway.openStore(config, logger: RunningServer.quietLogger)
-        try await first.migrate()
-        let second = try Gateway.openStore(config, logger: RunningServer.quietLogger)
+        let (first, second) = try await Self.twoGateways()
         defer { DeliveryHandoffTests.close(first); DeliveryHandoffTests.close(second) }
         let now = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -123,16 +119,22 @@ struct AnalyticsStoreTests {
         #expect(byUser.allSatisfy { $0.figures.latency.count == 50 }, "histograms merged, not overwritten")
     }
 
+    /// Two stores on one database, as two gateways sharing it have.
+    static func twoGateways() async throws -> (SQLStore, SQLStore) {
+        let config = TestGateway.testConfig()
+        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
+        let first = try Gateway.openStore(config, logger: RunningServer.quietLogger)
+        try await first.migrate()
+        return (first, try Gateway.openStore(config, logger: RunningServer.quietLogger))
+    }
+
     static func total(_ store: any RecordStore) async throws -> Int64 {
         try await Self.lines(store, []).map(\.figures.calls).reduce(0, +)
     }
 
     @Test("calls written while more were waiting are in the stats after the next batch, each once, whichever way a batch is written again after a lost commit")
     func deferredAnalyticsCountOnce() async throws {
-        let config = TestGateway.testConfig()
-        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
-        let store = try Gateway.openStore(config, logger: RunningServer.quietLogger)
-        try await store.migrate()
+        let store = try await DeliveryHandoffTests.openStore()
         defer { DeliveryHandoffTests.close(store) }
         let now = Date()
         let batches = (0..<5).map { b in (0..<4).map { Self.call(at: now.addingTimeInterval(-Double(b * 4 + $0)), user: "u\($0)") } }
@@ -158,11 +160,7 @@ struct AnalyticsStoreTests {
 
     @Test("calls a stopped gateway left pending are counted by the next gateway to start, once, even if the first one merges later")
     func pendingAnalyticsAreAdopted() async throws {
-        let config = TestGateway.testConfig()
-        try FileManager.default.createDirectory(atPath: config.storage.path, withIntermediateDirectories: true)
-        let first = try Gateway.openStore(config, logger: RunningServer.quietLogger)
-        try await first.migrate()
-        let second = try Gateway.openStore(config, logger: RunningServer.quietLogger)
+        let (first, second) = try await Self.twoGateways()
         defer { DeliveryHandoffTests.close(first); DeliveryHandoffTests.close(second) }
         let now = Date()
         try await first.insert((0..<6).map { Self.call(at: now.addingTimeInterval(-Double($0)), model: "gpt-4o", cost: 0.001) }, moreWaiting: true)
