@@ -4,7 +4,8 @@
 //
 //   AnalyticsLoad <storage dir> <calls> [days=30] [batch=500]
 //
-// Calls are spread evenly over the last `days` days, real-shaped: six models (one unpriced),
+// Calls are spread evenly over the last `days` days (with days=0, each is stamped with the time it
+// is made, as a recorder's calls are: what the recorder pays live), real-shaped: six models (one unpriced),
 // 100,000 users, an `environment` property with 3 values and a `conversation` property with a
 // value per 4 calls, log-normal latencies, a third streamed with a time to first token, 2% errors.
 //
@@ -88,7 +89,7 @@ while written < total {
     let input = 200 + Int(random.next() * 3000), output = failed ? 0 : 20 + Int(random.next() * 800)
     let priced = model.input > 0
     let record = RequestRecord(
-        id: UUID(), project: "default", createdAt: end.addingTimeInterval(-days * 86400 + Double(n) * step), method: "POST",
+        id: UUID(), project: "default", createdAt: days > 0 ? end.addingTimeInterval(-days * 86400 + Double(n) * step) : Date(), method: "POST",
         path: model.provider == "openai" ? "/v1/chat/completions" : "/v1/messages", provider: model.provider, model: model.name,
         status: failed ? 500 : 200, stream: stream, userID: "user-\(Int(random.next() * 100_000))",
         properties: [Property(name: "environment", value: environments[Int(random.next() * 3)]), Property(name: "conversation", value: "c-\(n / 4)")],

@@ -8,25 +8,39 @@ import Foundation
 /// instances merge by adding counts: that is what lets analytics keep them per time bucket and
 /// dimension as calls are recorded, and answer a month as the sum of its hours.
 ///
-/// Values at or below `minimum` (0.001) count in one zero bucket. Storage is sparse: only the
-/// buckets that were hit, so a histogram of one call is one entry.
+/// Values at or below `minimum` (0.001) count in one zero bucket; values above `maximum` (10^12)
+/// in the top one. Counts are kept for the range of buckets between the lowest and the highest
+/// hit, in one array: a histogram of one call is one count, and the widest (10^-3 to 10^12) is
+/// under 900. Merging adds two arrays, without hashing: the recorder merges thousands a second.
 public struct LogHistogram: Sendable, Equatable {
     public static let relativeAccuracy = 0.02
     static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
     static let logGamma = log(gamma)
     static let minimum = 0.001
+    static let maximum = 1e12
 
-    /// Bucket index → count.
-    public private(set) var buckets: [Int32: Int64] = [:]
+    /// The index of `counts[0]`; 0 when there are none. `counts` never starts or ends with a 0.
+    private var offset: Int32 = 0
+    private var counts: [Int64] = []
     public private(set) var zeroCount: Int64 = 0
 
     public init() {}
 
-    public var count: Int64 { buckets.values.reduce(zeroCount, +) }
-    public var isEmpty: Bool { zeroCount == 0 && buckets.isEmpty }
+    /// Bucket index → count, for the buckets that were hit.
+    public var buckets: [Int32: Int64] {
+        var out: [Int32: Int64] = [:]
+        for (i, count) in counts.enumerated() where count != 0 { out[offset + Int32(i)] = count }
+        return out
+    }
+
+    public var count: Int64 { counts.reduce(zeroCount, +) }
+    public var isEmpty: Bool { zeroCount == 0 && counts.isEmpty }
+
+    /// Every index a value can fall in.
+    static let indexes = index(of: minimum.nextUp)...index(of: maximum)
 
     public static func index(of value: Double) -> Int32 {
-        Int32(ceil(log(value) / logGamma))
+        Int32(ceil(log(min(value, maximum)) / logGamma))
     }
 
     /// The value a bucket stands for: within `relativeAccuracy` of every value in it.
@@ -39,21 +53,64 @@ public struct LogHistogram: Sendable, Equatable {
         if value <= Self.minimum {
             zeroCount += count
         } else {
-            buckets[Self.index(of: value), default: 0] += count
+            add(index: Self.index(of: value), count: count)
         }
+    }
+
+    /// Makes room for `low...high` and adds to one bucket.
+    private mutating func add(index: Int32, count: Int64) {
+        cover(index, index)
+        counts[Int(index - offset)] += count
+    }
+
+    /// Widens `counts` to take in buckets `low...high`.
+    private mutating func cover(_ low: Int32, _ high: Int32) {
+        if counts.isEmpty {
+            offset = low
+            counts = Array(repeating: 0, count: Int(high - low) + 1)
+            return
+        }
+        if low < offset {
+            counts.insert(contentsOf: repeatElement(0, count: Int(offset - low)), at: 0)
+            offset = low
+        }
+        let top = offset + Int32(counts.count) - 1
+        if high > top { counts.append(contentsOf: repeatElement(0, count: Int(high - top))) }
     }
 
     public mutating func merge(_ other: LogHistogram) {
         zeroCount += other.zeroCount
-        for (index, count) in other.buckets { buckets[index, default: 0] += count }
+        guard !other.counts.isEmpty else { return }
+        cover(other.offset, other.offset + Int32(other.counts.count) - 1)
+        let shift = Int(other.offset - offset)
+        counts.withUnsafeMutableBufferPointer { mine in
+            other.counts.withUnsafeBufferPointer { theirs in
+                for i in 0..<theirs.count { mine[shift + i] += theirs[i] }
+            }
+        }
     }
 
     /// Takes away a histogram that was merged into this one; buckets left empty are dropped.
     public mutating func subtract(_ other: LogHistogram) {
         zeroCount = max(0, zeroCount - other.zeroCount)
-        for (index, count) in other.buckets {
-            let left = (buckets[index] ?? 0) - count
-            buckets[index] = left > 0 ? left : nil
+        for (i, count) in other.counts.enumerated() where count != 0 {
+            let at = Int(other.offset + Int32(i) - offset)
+            guard counts.indices.contains(at) else { continue }
+            counts[at] = max(0, counts[at] - count)
+        }
+        trim()
+    }
+
+    /// Drops the zero counts at both ends.
+    private mutating func trim() {
+        guard let first = counts.firstIndex(where: { $0 != 0 }), let last = counts.lastIndex(where: { $0 != 0 }) else {
+            counts = []
+            offset = 0
+            return
+        }
+        if first > 0 || last < counts.count - 1 {
+            counts = Array(counts[first...last])
+            offset += Int32(first)
         }
     }
 
@@ -64,11 +121,11 @@ public struct LogHistogram: Sendable, Equatable {
         let rank = max(1, Int64((q * Double(total)).rounded(.up)))
         var seen = zeroCount
         if seen >= rank { return 0 }
-        for index in buckets.keys.sorted() {
-            seen += buckets[index]!
-            if seen >= rank { return Self.value(of: index) }
+        for (i, count) in counts.enumerated() {
+            seen += count
+            if seen >= rank { return Self.value(of: offset + Int32(i)) }
         }
-        return buckets.keys.max().map(Self.value(of:))
+        return counts.isEmpty ? nil : Self.value(of: offset + Int32(counts.count) - 1)
     }
 
     /// A compact text form for storage: `z:<zeros>;<index>:<count>,…` (indexes ascending).
@@ -76,18 +133,18 @@ public struct LogHistogram: Sendable, Equatable {
     /// analytics rows it touches (string interpolation per bucket was 9% of the gateway's CPU).
     public var encoded: String {
         var out: [UInt8] = []
-        out.reserveCapacity(8 + buckets.count * 10)
+        out.reserveCapacity(8 + counts.count * 10)
         out.append(UInt8(ascii: "z"))
         out.append(UInt8(ascii: ":"))
         Self.appendDecimal(zeroCount, to: &out)
         out.append(UInt8(ascii: ";"))
         var first = true
-        for index in buckets.keys.sorted() {
+        for (i, count) in counts.enumerated() where count != 0 {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            Self.appendDecimal(Int64(index), to: &out)
+            Self.appendDecimal(Int64(offset) + Int64(i), to: &out)
             out.append(UInt8(ascii: ":"))
-            Self.appendDecimal(buckets[index]!, to: &out)
+            Self.appendDecimal(count, to: &out)
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -140,12 +197,14 @@ public struct LogHistogram: Sendable, Equatable {
         guard let zeros = number(), i < bytes.count, bytes[i] == UInt8(ascii: ";") else { return nil }
         histogram.zeroCount = zeros
         i += 1
-        histogram.buckets.reserveCapacity(bytes.count / 6)
         while i < bytes.count {
             guard let index = number(), i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
             i += 1
             guard let count = number(), let index32 = Int32(exactly: index) else { return nil }
-            histogram.buckets[index32, default: 0] += count
+            // Indexes a value between `minimum` and `maximum` can have, nothing wider: a damaged
+            // row must not make a histogram of billions of counts.
+            guard Self.indexes.contains(index32) else { return nil }
+            if count > 0 { histogram.add(index: index32, count: count) }
             if i < bytes.count {
                 guard bytes[i] == UInt8(ascii: ",") else { return nil }
                 i += 1

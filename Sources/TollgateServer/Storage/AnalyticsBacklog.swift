@@ -1,12 +1,14 @@
 import TollgateCore
 
-/// The batches a store wrote while more calls were waiting, whose analytics it keeps in memory
-/// to merge with a later batch's (``SQLStore/insert(_:moreWaiting:)``): under load one merge a
-/// second instead of one a batch. Each is also a row in `analytics_pending`, so that calls a
+/// The batches a store wrote while more calls were waiting, whose analytics wait in memory to be
+/// merged with a later batch's (``SQLStore/insert(_:moreWaiting:)``): under load one merge every
+/// ``maxAge`` instead of one a batch. Each is also a row in `analytics_pending`, so that calls a
 /// stopped gateway had not merged are merged by the next one (``SQLStore/mergePendingAnalytics(writtenBefore:)``).
 struct AnalyticsBacklog: Sendable {
-    /// Each pending batch's rollup, by its `analytics_pending` id.
-    private(set) var entries: [String: [AnalyticsKey: AnalyticsFigures]] = [:]
+    /// The pending batches' rollups, added together.
+    private(set) var rollup: [AnalyticsKey: AnalyticsFigures] = [:]
+    /// Their `analytics_pending` ids.
+    private(set) var ids: Set<String> = []
     /// When the oldest of them was written.
     private(set) var since: ContinuousClock.Instant?
 
@@ -14,19 +16,25 @@ struct AnalyticsBacklog: Sendable {
     static let maxAge = Duration.seconds(1)
     static let maxBatches = 200
 
+    var isEmpty: Bool { ids.isEmpty }
+
     /// Whether one more batch may leave its analytics for later.
     func accepts(at now: ContinuousClock.Instant) -> Bool {
-        entries.count < Self.maxBatches && since.map { now - $0 < Self.maxAge } ?? true
+        ids.count < Self.maxBatches && since.map { now - $0 < Self.maxAge } ?? true
     }
 
-    mutating func add(_ id: String, _ rollup: [AnalyticsKey: AnalyticsFigures], at now: ContinuousClock.Instant) {
-        if entries.isEmpty { since = now }
-        entries[id] = rollup
+    /// Adds a pending batch's rollup; a batch already held (written twice) is held once.
+    mutating func add(_ id: String, _ batch: [AnalyticsKey: AnalyticsFigures], at now: ContinuousClock.Instant) {
+        guard ids.insert(id).inserted else { return }
+        if since == nil { since = now }
+        AnalyticsRollup.add(batch, to: &rollup)
     }
 
-    /// Drops the batches a merge took care of (counted by it, or by another gateway before it).
-    mutating func remove(_ ids: some Sequence<String>, at now: ContinuousClock.Instant) {
-        for id in ids { entries[id] = nil }
-        since = entries.isEmpty ? nil : now
+    /// Lets go of the batches of `merged` (a copy of this backlog that a merge took care of, or
+    /// left to ``SQLStore/mergePendingAnalytics(writtenBefore:)``). Batches added since are let
+    /// go of too, still pending in the store: the next gateway to look for pending batches merges
+    /// them. Writers write one batch at a time, so that does not happen to the recorder.
+    mutating func remove(_ merged: AnalyticsBacklog) {
+        self = AnalyticsBacklog()
     }
 }

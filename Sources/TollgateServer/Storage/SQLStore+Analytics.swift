@@ -6,19 +6,24 @@ import TollgateCore
 extension SQLStore {
     typealias Rollup = [AnalyticsKey: AnalyticsFigures]
 
+    /// Thrown inside a merge's transaction (so it rolls back) when a pending batch of the backlog
+    /// was merged by another gateway first: the backlog's rollup can no longer be added whole.
+    struct BacklogTaken: Refusal {}
+
     /// What a merge reads (the rows its groups already hold, and how many values each group has,
     /// for the cap) and, from what was read, the upserts that add to them: the calls of `records`
     /// whose ids are not in `stored` (already counted), and the pending batches this merge claims
-    /// (takes off `analytics_pending`): the backlog's, with their rollups, and the batch's own
+    /// (takes off `analytics_pending`): the backlog's, with their rollup, and the batch's own
     /// pending row `own` (written by an earlier attempt of this batch whose answer was lost), whose
-    /// calls are counted even though stored. A pending batch another merge claimed first is left out.
-    func analyticsMerge(_ records: [RequestRecord], own: String?, backlog: [String: Rollup]) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]], _ stored: Set<UUID>) throws -> [SQLStatement]) {
+    /// calls are counted even though stored. When a backlog batch was claimed by another merge
+    /// first, it throws ``BacklogTaken``.
+    func analyticsMerge(_ records: [RequestRecord], own: String?, backlog: AnalyticsBacklog) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]], _ stored: Set<UUID>) throws -> [SQLStatement]) {
         var combined = AnalyticsRollup.rollup(records)
-        for rollup in backlog.values { AnalyticsRollup.add(rollup, to: &combined) }
+        AnalyticsRollup.add(backlog.rollup, to: &combined)
         // The batch's own pending row is in the backlog when this is a retry of a write that
         // left it pending: then the backlog's rollup is what it adds.
-        let own = own.flatMap { backlog[$0] == nil ? $0 : nil }
-        let claims = Array(backlog.keys) + (own.map { [$0] } ?? [])
+        let own = own.flatMap { backlog.ids.contains($0) ? nil : $0 }
+        let claims = Array(backlog.ids) + (own.map { [$0] } ?? [])
         let claim = claims.isEmpty ? [] : [AnalyticsSQL.claimPending(claims)]
         guard !combined.isEmpty else { return (claim, { _, _ in [] }) }
         let groups = AnalyticsSQL.touchedGroups(combined)
@@ -31,12 +36,13 @@ extension SQLStore {
             for row in claim.isEmpty ? [] : read[lock.count] {
                 if let id = row.text("id") { claimed[id] = AnalyticsSQL.callIDs(row.text("ids")) }
             }
+            guard backlog.ids.allSatisfy({ claimed[$0] != nil }) else { throw BacklogTaken() }
             // Rows were read for everything this merge might add: a superset of what it adds.
             var batch = combined
-            if !already.isEmpty || backlog.keys.contains(where: { claimed[$0] == nil }) {
+            if !already.isEmpty {
                 let ownCalls = own.flatMap { claimed[$0] } ?? []
                 batch = AnalyticsRollup.rollup(records.lazy.filter { !already.contains($0.id) || ownCalls.contains($0.id) })
-                for (id, rollup) in backlog where claimed[id] != nil { AnalyticsRollup.add(rollup, to: &batch) }
+                AnalyticsRollup.add(backlog.rollup, to: &batch)
             }
             let readRows = lock.count + claim.count
             var stored = AnalyticsRollup.Stored()

@@ -80,12 +80,24 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
             try await insertLeavingAnalytics(rows, records, pendingID: pendingID, stored: stored)
             return
         }
-        let merge = analyticsMerge(records, own: pendingID, backlog: backlog.entries)
+        do {
+            try await insertMerging(rows, records, pendingID: pendingID, stored: stored, backlog: backlog)
+        } catch is BacklogTaken {
+            // Another gateway merged some of the backlog's batches (it adopted them as a stopped
+            // gateway's): the rest stay pending in the store, for the next look at pending batches.
+            self.backlog.withLock { $0.remove(backlog) }
+            try await insertMerging(rows, records, pendingID: pendingID, stored: stored, backlog: AnalyticsBacklog())
+        }
+    }
+
+    /// Writes the batch and merges its analytics, and the backlog's, in one transaction.
+    func insertMerging(_ rows: [SQLStatement], _ records: [RequestRecord], pendingID: String, stored: SQLStatement, backlog: AnalyticsBacklog) async throws {
+        let merge = analyticsMerge(records, own: pendingID, backlog: backlog)
         _ = try await database.transaction(reading: [stored] + merge.reading) { read in
             let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
             return try rows + merge.then(Array(read.dropFirst()), already)
         }
-        self.backlog.withLock { $0.remove(backlog.entries.keys, at: .now) }
+        if !backlog.isEmpty { self.backlog.withLock { $0.remove(backlog) } }
     }
 
     /// Writes the batch and its `analytics_pending` row, and keeps its rollup in the backlog. A
@@ -110,14 +122,17 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
     /// database gone). Their calls are read back from the store. Returns how many batches it
     /// merged; a batch another gateway merges first is left to it.
     public func mergePendingAnalytics(writtenBefore cutoff: Date) async throws -> Int {
-        let held = backlog.withLock { Set($0.entries.keys) }
+        let held = backlog.withLock { $0.ids }
         var merged = 0
         for row in try await database.read(AnalyticsSQL.pendingBefore(cutoff, limit: 100)) {
             guard let id = row.text("id"), !held.contains(id) else { continue }
             let ids = Array(AnalyticsSQL.callIDs(row.text("ids")))
             let calls = ids.isEmpty ? [] : try await database.read(SQLStatement(StoreSQL.recordsByIDs(count: ids.count), ids.map(SQLArgument.id)))
-            let merge = analyticsMerge([], own: nil, backlog: [id: AnalyticsRollup.rollup(try calls.map(RequestRecord.init(row:)))])
-            _ = try await database.transaction(reading: merge.reading) { read in try merge.then(read, []) }
+            // Merged as a batch written again whose first write left it pending: its calls are
+            // stored, and counted if this merge is the one that claims the row.
+            let records = try calls.map(RequestRecord.init(row:))
+            let merge = analyticsMerge(records, own: id, backlog: AnalyticsBacklog())
+            _ = try await database.transaction(reading: merge.reading) { read in try merge.then(read, Set(records.map(\.id))) }
             merged += 1
         }
         return merged

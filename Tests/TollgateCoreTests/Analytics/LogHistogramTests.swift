@@ -72,4 +72,24 @@ import TollgateCore
         #expect(small.encoded == "z:1;-17:1,11:2")
         #expect(LogHistogram().encoded == "z:0;")
     }
+
+    @Test("histograms of far-apart values merge and subtract back to what they were; a stored row with an impossible index is refused, not allocated")
+    func disjointRangesAndDamagedRows() throws {
+        var low = LogHistogram(), high = LogHistogram()
+        for v in [0.01, 0.02, 0.5] { low.add(v) }
+        for v in [90_000.0, 1e15] { high.add(v) }
+        var both = low
+        both.merge(high)
+        #expect(both.count == 5)
+        #expect(both.quantile(1) == LogHistogram.value(of: LogHistogram.index(of: 1e12)), "values past 10^12 count in the top bucket")
+        var reversed = high
+        reversed.merge(low)
+        #expect(reversed == both)
+        both.subtract(high)
+        #expect(both == low)
+        both.subtract(low)
+        #expect(both == LogHistogram() && both.encoded == "z:0;")
+        #expect(LogHistogram(encoded: "z:0;-2000000000:1,2000000000:1") == nil)
+        #expect(LogHistogram(encoded: "z:0;5:0,7:2") == LogHistogram(encoded: "z:0;7:2"))
+    }
 }

@@ -104,14 +104,19 @@ final class PostgresDatabase: SQLDatabase {
 
     func transaction(reading: [SQLStatement], then: @escaping @Sendable ([[SQLRow]]) throws -> [SQLStatement]) async throws -> [[SQLRow]] {
         let (client, logger) = (self.client, self.logger)
-        return try await bounded {
-            try await client.withTransaction(logger: logger) { connection in
-                var read: [[SQLRow]] = []
-                for statement in reading { read.append(try await connection.run(statement, logger: logger)) }
-                var written: [[SQLRow]] = []
-                for statement in try then(read) { written.append(try await connection.run(statement, logger: logger)) }
-                return written
+        do {
+            return try await bounded {
+                try await client.withTransaction(logger: logger) { connection in
+                    var read: [[SQLRow]] = []
+                    for statement in reading { read.append(try await connection.run(statement, logger: logger)) }
+                    var written: [[SQLRow]] = []
+                    for statement in try then(read) { written.append(try await connection.run(statement, logger: logger)) }
+                    return written
+                }
             }
+        } catch let error as PostgresTransactionError where error.closureError is any Refusal && error.rollbackError == nil {
+            // `then` refused the transaction and it was rolled back: the caller gets its reason, as from SQLite.
+            throw error.closureError!
         }
     }
 

@@ -55,6 +55,10 @@ struct SQLStatement: Sendable {
     }
 }
 
+/// An error a transaction's `then` throws to roll it back on purpose; both engines pass it to the
+/// caller as it was thrown.
+protocol Refusal: Error {}
+
 /// Where SQLite and PostgreSQL differ, in one place. Everything else is the same SQL text.
 struct SQLDialect: Sendable {
     /// The column type of a byte string.
