@@ -18,8 +18,8 @@ extension SQLStore {
     /// calls are counted even though stored. When a backlog batch was claimed by another merge
     /// first, it throws ``BacklogTaken``.
     func analyticsMerge(_ records: [RequestRecord], own: String?, backlog: AnalyticsBacklog) -> (reading: [SQLStatement], then: @Sendable ([[SQLRow]], _ stored: Set<UUID>) throws -> [SQLStatement]) {
-        var combined = AnalyticsRollup.rollup(records)
-        AnalyticsRollup.add(backlog.rollup, to: &combined)
+        var combined = backlog.rollup
+        AnalyticsRollup.add(AnalyticsRollup.rollup(records), to: &combined)
         // The batch's own pending row is in the backlog when this is a retry of a write that
         // left it pending: then the backlog's rollup is what it adds.
         let own = own.flatMap { backlog.ids.contains($0) ? nil : $0 }
@@ -41,8 +41,8 @@ extension SQLStore {
             var batch = combined
             if !already.isEmpty {
                 let ownCalls = own.flatMap { claimed[$0] } ?? []
-                batch = AnalyticsRollup.rollup(records.lazy.filter { !already.contains($0.id) || ownCalls.contains($0.id) })
-                AnalyticsRollup.add(backlog.rollup, to: &batch)
+                batch = backlog.rollup
+                AnalyticsRollup.add(AnalyticsRollup.rollup(records.lazy.filter { !already.contains($0.id) || ownCalls.contains($0.id) }), to: &batch)
             }
             let readRows = lock.count + claim.count
             var stored = AnalyticsRollup.Stored()

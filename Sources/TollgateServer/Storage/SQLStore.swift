@@ -75,11 +75,12 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
             return
         }
         let pendingID = records[0].id.uuidString.lowercased()
-        let backlog = self.backlog.withLock { $0 }
-        if moreWaiting, backlog.accepts(at: .now) {
+        if moreWaiting, backlog.withLock({ $0.accepts(at: .now) }) {
             try await insertLeavingAnalytics(rows, records, pendingID: pendingID, stored: stored)
             return
         }
+        // A copy, shared with the store's until this merge is done (a write while it is held would copy it).
+        let backlog = self.backlog.withLock { $0 }
         do {
             try await insertMerging(rows, records, pendingID: pendingID, stored: stored, backlog: backlog)
         } catch is BacklogTaken {
