@@ -2,14 +2,16 @@
 """Times the analytics API and the dashboard pages against a store of 10 calls and one of many.
 
     benchmarks/analytics.py [--calls 2000000] [--days 30] [--runs 20] [--bin .build/release/tollgate]
-                            [--load .build/release/AnalyticsLoad] [--keep]
+                            [--load .build/release/AnalyticsLoad] [--keep] [--postgres URL]
 
 Each store is filled by AnalyticsLoad (benchmarks/AnalyticsLoad: synthetic calls spread over the
 last `days` days, written through SQLiteRecordStore.insert, the recorder's batch path, which keeps
 the analytics in the same transaction). Then `tollgate serve` runs on it and each query is asked
 `runs` times over HTTP; the table gives p50 and p95 in ms for both stores, the ratio of the p50s,
 and the gateway's resident memory before and after. Standard library only. Stores are kept under
-/tmp/tollgate-analytics-bench-<calls> and reused when --keep is given.
+/tmp/tollgate-analytics-bench-<calls> and reused when --keep is given. With --postgres, each store
+is a database of its own on that server (tollgate_bench_<calls>, dropped and created again), filled
+the same way; `psql` must be on the PATH.
 """
 import argparse
 import http.cookiejar
@@ -30,28 +32,66 @@ ADMIN_KEY = "bench-admin-key"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def fill(load, calls, days, keep):
-    path = f"/tmp/tollgate-analytics-bench-{calls}"
+class Database:
+    """Where a store lives: a SQLite file under `path`, or with `postgres` (a server URL) a
+    database of its own on that server, named after the number of calls."""
+
+    def __init__(self, calls, postgres):
+        self.path = f"/tmp/tollgate-analytics-bench-{calls}" + ("-pg" if postgres else "")
+        self.url = None
+        if postgres:
+            base = urllib.parse.urlsplit(postgres)
+            self.name = f"tollgate_bench_{calls}"
+            self.admin = postgres
+            self.url = urllib.parse.urlunsplit(base._replace(path="/" + self.name))
+
+    def sql(self, statement):
+        """Runs one statement; answers its rows as tuples of text."""
+        if self.url is None:
+            with sqlite3.connect(os.path.join(self.path, "tollgate.sqlite")) as db:
+                return [tuple(str(v) for v in row) for row in db.execute(statement).fetchall()]
+        out = subprocess.run(["psql", self.url, "-At", "-F", "|", "-c", statement], check=True, capture_output=True, text=True).stdout
+        return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+    def reset(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self.url:
+            for statement in (f"DROP DATABASE IF EXISTS {self.name}", f"CREATE DATABASE {self.name}"):
+                subprocess.run(["psql", self.admin, "-q", "-c", statement], check=True, capture_output=True)
+
+    def megabytes(self):
+        if self.url:
+            return int(self.sql(f"SELECT pg_database_size('{self.name}')")[0][0]) / 1e6
+        return sum(os.path.getsize(os.path.join(self.path, f)) for f in os.listdir(self.path) if f.startswith("tollgate.sqlite")) / 1e6
+
+    def storage_yaml(self):
+        if self.url:
+            return f"storage:\n  path: {self.path}\n  kind: postgres\n  postgres:\n    url: {self.url}\n"
+        return f"storage:\n  path: {self.path}\n"
+
+
+def fill(load, calls, days, keep, database):
+    path = database.path
     marker = os.path.join(path, "load.json")
     if keep and os.path.exists(marker):
-        return path, json.load(open(marker))
-    shutil.rmtree(path, ignore_errors=True)
-    out = subprocess.run([load, path, str(calls), str(days)], check=True, capture_output=True, text=True).stdout
+        return json.load(open(marker))
+    database.reset()
+    env = dict(os.environ, **({"TOLLGATE_LOAD_POSTGRES_URL": database.url} if database.url else {}))
+    out = subprocess.run([load, path, str(calls), str(days)], check=True, capture_output=True, text=True, env=env).stdout
     result = json.loads(out.strip().splitlines()[-1])
     # What the retention sweep would have done by now in a gateway that ran all along: minute rows
     # are kept for two days (done here so that the sweep does not run during the timings).
-    with sqlite3.connect(os.path.join(path, "tollgate.sqlite")) as db:
-        cutoff = int((time.time() - 2 * 86400) * 1_000_000)
-        db.execute("DELETE FROM analytics WHERE resolution = 60 AND bucket < ?", (cutoff,))
+    cutoff = int((time.time() - 2 * 86400) * 1_000_000)
+    database.sql(f"DELETE FROM analytics WHERE resolution = 60 AND bucket < {cutoff}")
     json.dump(result, open(marker, "w"))
-    return path, result
+    return result
 
 
 class Gateway:
-    def __init__(self, binary, storage):
-        config = os.path.join(storage, "tollgate.yaml")
+    def __init__(self, binary, database):
+        config = os.path.join(database.path, "tollgate.yaml")
         with open(config, "w") as f:
-            f.write(f"server:\n  host: 127.0.0.1\n  port: 0\nstorage:\n  path: {storage}\nadmin:\n  key: {ADMIN_KEY}\n")
+            f.write(f"server:\n  host: 127.0.0.1\n  port: 0\n{database.storage_yaml()}admin:\n  key: {ADMIN_KEY}\n")
         self.process = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -121,17 +161,17 @@ def main():
     parser.add_argument("--bin", default=os.path.join(REPO, ".build/release/tollgate"))
     parser.add_argument("--load", default=os.path.join(REPO, ".build/release/AnalyticsLoad"))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL: the stores are databases on it instead of SQLite files")
     args = parser.parse_args()
 
     results, loads, memory = {}, {}, {}
     for calls in (10, args.calls):
         print(f"filling a store with {calls} calls", file=sys.stderr)
-        storage, loads[calls] = fill(args.load, calls, args.days, args.keep)
-        size = sum(os.path.getsize(os.path.join(storage, f)) for f in os.listdir(storage) if f.startswith("tollgate.sqlite"))
-        loads[calls]["megabytes"] = size / 1e6
-        with sqlite3.connect(os.path.join(storage, "tollgate.sqlite")) as db:
-            loads[calls]["rows"] = dict(db.execute("SELECT resolution, COUNT(*) FROM analytics GROUP BY resolution").fetchall())
-        gateway = Gateway(args.bin, storage)
+        database = Database(calls, args.postgres)
+        loads[calls] = fill(args.load, calls, args.days, args.keep, database)
+        loads[calls]["megabytes"] = database.megabytes()
+        loads[calls]["rows"] = {int(r): int(n) for r, n in database.sql("SELECT resolution, COUNT(*) FROM analytics GROUP BY resolution")}
+        gateway = Gateway(args.bin, database)
         try:
             before = gateway.rss_mb()
             for name, path in queries():
