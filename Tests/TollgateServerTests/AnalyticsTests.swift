@@ -155,6 +155,10 @@ struct AnalyticsStoreTests {
         let byUser = try await Self.lines(store, [("group_by", "user")])
         #expect(byUser.map(\.figures.calls) == [5, 5, 5, 5])
         #expect(byUser.allSatisfy { $0.figures.latency.count == 5 })
+        // The recorder out of calls merges what waits, with no batch of its own.
+        try await store.insert([Self.call(at: now, user: "u9")], moreWaiting: true)
+        try await store.mergeAnalytics()
+        #expect(try await Self.total(store) == 21)
         #expect(try await store.mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(60)) == 0, "nothing left pending")
     }
 

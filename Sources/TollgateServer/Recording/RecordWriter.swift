@@ -59,10 +59,16 @@ struct RecordWriter: Service {
                 // counts once, whoever merges it), and after that those a minute old, once a minute.
                 await mergePendingAnalytics(writtenBefore: Date())
                 var lastPendingCheck = ContinuousClock.now
+                // Whether calls arrived while the last batch was written: the recorder is busy,
+                // and a batch's analytics may wait for a later one's (SQLStore.insert(_:moreWaiting:)).
+                var busy = false
                 while true {
                     let exchanges = await queue.nextBatch(max: batchSize)
                     if exchanges.isEmpty { break }
-                    await write(exchanges)
+                    await write(exchanges, moreWaiting: busy || queue.depth > 0)
+                    busy = queue.depth > 0
+                    // Out of calls: what waits is merged now.
+                    if !busy { await mergeAnalytics() }
                     if ContinuousClock.now - lastPendingCheck > Self.pendingCheckInterval {
                         lastPendingCheck = .now
                         await mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(-WebhookDispatcher.seconds(Self.pendingCheckInterval)))
@@ -73,6 +79,7 @@ struct RecordWriter: Service {
                         try? await Task.sleep(for: linger)
                     }
                 }
+                await mergeAnalytics()
                 logger.info("recorder drained")
             } onGracefulShutdown: {
                 queue.close()
@@ -83,6 +90,14 @@ struct RecordWriter: Service {
     }
 
     static let pendingCheckInterval = Duration.seconds(60)
+
+    func mergeAnalytics() async {
+        do {
+            try await store.mergeAnalytics()
+        } catch {
+            logger.warning("could not merge analytics; they wait for the next batch: \(error)")
+        }
+    }
 
     func mergePendingAnalytics(writtenBefore cutoff: Date) async {
         do {
@@ -165,7 +180,7 @@ struct RecordWriter: Service {
         }
     }
 
-    func write(_ exchanges: [Exchange]) async {
+    func write(_ exchanges: [Exchange], moreWaiting: Bool = false) async {
         let built = exchanges.map { builder.build($0) }
         logFailures(built.lazy.map(\.record))
         var batch = built.map { StoredExchange(record: $0.record, bodies: $0.bodies, deliveries: webhooks.deliveries(for: $0.record)) }
@@ -183,8 +198,7 @@ struct RecordWriter: Service {
         // Written or given up, the calls' client-chosen ids are free again: re-use of a recorded
         // id is then found in the store, and a dropped call's id may be used again.
         defer { requestIDs.release(exchanges.lazy.filter { $0.tags.requestID != nil }.map(\.id)) }
-        // With more calls queued behind this batch, its analytics may wait for theirs.
-        guard await persist(batch, moreWaiting: queue.depth > 0) else { return }
+        guard await persist(batch, moreWaiting: moreWaiting) else { return }
         fresh?.add(handed)
         live?.publish(built.lazy.map(\.record))
         let total = batch.reduce(0) { $0 + $1.deliveries.count }

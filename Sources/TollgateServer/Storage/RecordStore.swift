@@ -97,6 +97,8 @@ public protocol RecordStore: Sendable {
     /// queued behind it), the batch's analytics may be merged by a later batch's transaction,
     /// within a second (see ``SQLStore/insert(_:moreWaiting:)``).
     func insert(_ batch: [StoredExchange], moreWaiting: Bool) async throws
+    /// Merges the analytics of the batches this store wrote with `moreWaiting` and has not merged yet.
+    func mergeAnalytics() async throws
     /// Merges the analytics of batches written before `cutoff` that a stopped gateway left
     /// pending; returns how many batches.
     func mergePendingAnalytics(writtenBefore cutoff: Date) async throws -> Int

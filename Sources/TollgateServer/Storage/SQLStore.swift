@@ -92,13 +92,27 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
     }
 
     /// Writes the batch and merges its analytics, and the backlog's, in one transaction.
-    func insertMerging(_ rows: [SQLStatement], _ records: [RequestRecord], pendingID: String, stored: SQLStatement, backlog: AnalyticsBacklog) async throws {
+    /// With no batch (`stored` nil), merges the backlog alone.
+    func insertMerging(_ rows: [SQLStatement], _ records: [RequestRecord], pendingID: String?, stored: SQLStatement?, backlog: AnalyticsBacklog) async throws {
         let merge = analyticsMerge(records, own: pendingID, backlog: backlog)
-        _ = try await database.transaction(reading: [stored] + merge.reading) { read in
-            let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
-            return try rows + merge.then(Array(read.dropFirst()), already)
+        let first = stored.map { [$0] } ?? []
+        _ = try await database.transaction(reading: first + merge.reading) { read in
+            let already = Set((first.isEmpty ? [] : read[0]).compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
+            return try rows + merge.then(Array(read.dropFirst(first.count)), already)
         }
         if !backlog.isEmpty { self.backlog.withLock { $0.remove(backlog) } }
+    }
+
+    /// Merges the analytics of the batches written with `moreWaiting` that wait in memory: the
+    /// recorder calls it when it runs out of calls to write.
+    public func mergeAnalytics() async throws {
+        let backlog = self.backlog.withLock { $0 }
+        guard !backlog.isEmpty else { return }
+        do {
+            try await insertMerging([], [], pendingID: nil, stored: nil, backlog: backlog)
+        } catch is BacklogTaken {
+            self.backlog.withLock { $0.remove(backlog) }
+        }
     }
 
     /// Writes the batch and its `analytics_pending` row, and keeps its rollup in the backlog. A

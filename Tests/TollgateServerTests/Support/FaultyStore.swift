@@ -52,6 +52,8 @@ final class FaultyStore: RecordStore {
         try await apply(afterInserts)
     }
 
+    func mergeAnalytics() async throws { try await inner.mergeAnalytics() }
+
     func mergePendingAnalytics(writtenBefore cutoff: Date) async throws -> Int {
         try await inner.mergePendingAnalytics(writtenBefore: cutoff)
     }
