@@ -59,16 +59,14 @@ struct RecordWriter: Service {
                 // counts once, whoever merges it), and after that those a minute old, once a minute.
                 await mergePendingAnalytics(writtenBefore: Date())
                 var lastPendingCheck = ContinuousClock.now
-                // Whether calls arrived while the last batch was written: the recorder is busy,
-                // and a batch's analytics may wait for a later one's (SQLStore.insert(_:moreWaiting:)).
+                // Whether calls arrived while the last batch was written and the recorder paused:
+                // it is busy, and a batch's analytics may wait for a later one's (at most a second,
+                // SQLStore.insert(_:moreWaiting:)). Out of calls, what waits is merged at once.
                 var busy = false
                 while true {
                     let exchanges = await queue.nextBatch(max: batchSize)
                     if exchanges.isEmpty { break }
                     await write(exchanges, moreWaiting: busy || queue.depth > 0)
-                    busy = queue.depth > 0
-                    // Out of calls: what waits is merged now.
-                    if !busy { await mergeAnalytics() }
                     if ContinuousClock.now - lastPendingCheck > Self.pendingCheckInterval {
                         lastPendingCheck = .now
                         await mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(-WebhookDispatcher.seconds(Self.pendingCheckInterval)))
@@ -78,6 +76,8 @@ struct RecordWriter: Service {
                     if exchanges.count < batchSize, !Task.isShuttingDownGracefully {
                         try? await Task.sleep(for: linger)
                     }
+                    busy = queue.depth > 0
+                    if !busy { await mergeAnalytics() }
                 }
                 await mergeAnalytics()
                 logger.info("recorder drained")

@@ -32,15 +32,16 @@ extension SQLStore {
         let counts = AnalyticsSQL.valueCounts(groups)
         let dialect = self.dialect
         return (lock + claim + touched + counts, { [combined] read, already in
-            var claimed: [String: Set<UUID>] = [:]
+            // Each claimed row's call ids, as text: only the batch's own are read.
+            var claimed: [String: String] = [:]
             for row in claim.isEmpty ? [] : read[lock.count] {
-                if let id = row.text("id") { claimed[id] = AnalyticsSQL.callIDs(row.text("ids")) }
+                if let id = row.text("id") { claimed[id] = row.text("ids") ?? "" }
             }
             guard backlog.ids.allSatisfy({ claimed[$0] != nil }) else { throw BacklogTaken() }
             // Rows were read for everything this merge might add: a superset of what it adds.
             var batch = combined
             if !already.isEmpty {
-                let ownCalls = own.flatMap { claimed[$0] } ?? []
+                let ownCalls = AnalyticsSQL.callIDs(own.flatMap { claimed[$0] })
                 batch = backlog.rollup
                 AnalyticsRollup.add(AnalyticsRollup.rollup(records.lazy.filter { !already.contains($0.id) || ownCalls.contains($0.id) }), to: &batch)
             }
