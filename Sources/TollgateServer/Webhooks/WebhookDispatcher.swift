@@ -221,10 +221,15 @@ struct WebhookDispatcher: Service {
             do {
                 body = try await payload(for: delivery, webhook: webhook, fresh: fresh)
             } catch {
-                // Not an attempt: the delivery is sent once the store can be read again.
-                logger.warning("cannot read a delivery's record, trying again later: \(error)", metadata: ["delivery": "\(delivery.id)"])
-                try? await store.releaseLeases([delivery.id])
-                return
+                // Not an attempt: the delivery is sent once the store can be read again. Giving
+                // its lease back needs the store too, so it waits for the store here, while its
+                // lease still covers an attempt; after that the lease is given back or runs out.
+                logger.warning("cannot read a delivery's record, trying again: \(error)", metadata: ["delivery": "\(delivery.id)"])
+                guard let read = await payloadOnceReadable(delivery, webhook: webhook, until: .now + settings.leaseMargin) else {
+                    try? await store.releaseLeases([delivery.id])
+                    return
+                }
+                body = read
             }
             if let body {
                 sent = await sender.send(destination: webhook.destination, body: body, messageID: delivery.messageID, keys: webhook.signingKeys(at: startedAt), now: startedAt)
@@ -276,6 +281,18 @@ struct WebhookDispatcher: Service {
 
     /// The body to send: the recorded call's payload, or a sample for a test delivery; nil when
     /// the record is gone, an error when the store cannot say.
+    /// The delivery's payload, read again every 0.25 s to 4 s until the store answers or
+    /// `deadline`; nil (outer) if it did not answer in time or the dispatcher stopped.
+    func payloadOnceReadable(_ delivery: Delivery, webhook: Webhook, until deadline: ContinuousClock.Instant) async -> [UInt8]?? {
+        var pause = Duration.milliseconds(250)
+        while ContinuousClock.now + pause < deadline {
+            guard (try? await Task.sleep(for: pause)) != nil else { return nil }
+            if let body = try? await payload(for: delivery, webhook: webhook, fresh: nil) { return .some(body) }
+            pause = min(pause * 2, .seconds(4))
+        }
+        return nil
+    }
+
     func payload(for delivery: Delivery, webhook: Webhook, fresh: FreshDeliveries.Item?) async throws -> [UInt8]? {
         guard let requestID = delivery.requestID else {
             return WebhookPayload.test(webhookID: webhook.id, includeData: webhook.includeData, requestResponseURL: nil)
