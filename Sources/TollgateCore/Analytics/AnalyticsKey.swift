@@ -110,14 +110,21 @@ public enum AnalyticsDimension: Hashable, Sendable {
         }
     }
 
-    /// The dimensions a call is counted under: the fixed ones and one per property it carries.
-    public static func all(of record: RequestRecord) -> [AnalyticsDimension] {
-        var dimensions: [AnalyticsDimension] = [.none, .model, .provider, .status, .user]
+    /// Every dimension a call has, by name, with its value: the five fixed ones, then one per
+    /// property name (the first value of a name given twice). One pass over the call, for the
+    /// recorder's rollup of every call.
+    public static func values(of record: RequestRecord) -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = [
+            ("none", ""), ("model", record.model ?? ""), ("provider", record.provider), ("status", String(record.status)),
+            ("user", record.userID ?? ""),
+        ]
+        guard !record.properties.isEmpty else { return out }
         var seen = Set<String>()
-        for property in record.properties where seen.insert(property.key).inserted {
-            dimensions.append(.property(property.key))
+        for property in record.properties {
+            let key = property.key
+            if seen.insert(key).inserted { out.append(("property." + key, property.value)) }
         }
-        return dimensions
+        return out
     }
 }
 

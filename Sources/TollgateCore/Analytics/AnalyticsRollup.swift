@@ -12,9 +12,8 @@ public enum AnalyticsRollup {
         for record in records {
             let figures = AnalyticsFigures(record)
             let bucket = AnalyticsResolution.minute.floor(StoredMicros.of(record.createdAt))
-            for dimension in AnalyticsDimension.all(of: record) {
-                guard let value = dimension.value(of: record) else { continue }
-                let key = AnalyticsKey(group: AnalyticsGroup(resolution: .minute, bucket: bucket, project: record.project, dimension: dimension.name), value: value)
+            for (dimension, value) in AnalyticsDimension.values(of: record) {
+                let key = AnalyticsKey(group: AnalyticsGroup(resolution: .minute, bucket: bucket, project: record.project, dimension: dimension), value: value)
                 minutes[key, default: AnalyticsFigures()].merge(figures)
             }
         }
