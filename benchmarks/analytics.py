@@ -3,6 +3,7 @@
 
     benchmarks/analytics.py [--calls 2000000] [--days 30] [--runs 20] [--bin .build/release/tollgate]
                             [--load .build/release/AnalyticsLoad] [--keep] [--postgres URL]
+    benchmarks/analytics.py --recorder [--calls 100000] [--runs 3] [--postgres URL]
 
 Each store is filled by AnalyticsLoad (benchmarks/AnalyticsLoad: synthetic calls spread over the
 last `days` days, written through SQLiteRecordStore.insert, the recorder's batch path, which keeps
@@ -11,7 +12,9 @@ the analytics in the same transaction). Then `tollgate serve` runs on it and eac
 and the gateway's resident memory before and after. Standard library only. Stores are kept under
 /tmp/tollgate-analytics-bench-<calls> and reused when --keep is given. With --postgres, each store
 is a database of its own on that server (tollgate_bench_<calls>, dropped and created again), filled
-the same way; `psql` must be on the PATH.
+the same way; `psql` must be on the PATH. --recorder only times AnalyticsLoad's batch insert with
+the analytics and without (TOLLGATE_LOAD_ANALYTICS=off), alternately, calls stamped as they are
+made: what keeping the analytics costs a recorder.
 """
 import argparse
 import http.cookiejar
@@ -153,6 +156,23 @@ def queries():
     ]
 
 
+def recorder(args):
+    """The recorder's throughput through the batch insert with the analytics and without, `runs`
+    times each, alternately, calls stamped as they are made (as a live recorder's are)."""
+    rates = {"on": [], "off": []}
+    for _ in range(args.runs):
+        for mode in ("on", "off"):
+            database = Database(f"recorder_{mode}", args.postgres)
+            database.reset()
+            env = dict(os.environ, TOLLGATE_LOAD_ANALYTICS=mode, **({"TOLLGATE_LOAD_POSTGRES_URL": database.url} if database.url else {}))
+            out = subprocess.run([args.load, database.path, str(args.calls), "0"], check=True, capture_output=True, text=True, env=env).stdout
+            rates[mode].append(json.loads(out.strip().splitlines()[-1])["calls_per_second"])
+    on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+    print(f"{args.calls:,} calls per run, {args.runs} runs each, {'PostgreSQL' if args.postgres else 'SQLite'}: "
+          f"analytics on {on:,.0f} calls/s (runs: {', '.join(f'{r:,.0f}' for r in rates['on'])}), "
+          f"off {off:,.0f} calls/s (runs: {', '.join(f'{r:,.0f}' for r in rates['off'])}); on ÷ off {on / off:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=2_000_000)
@@ -162,7 +182,10 @@ def main():
     parser.add_argument("--load", default=os.path.join(REPO, ".build/release/AnalyticsLoad"))
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--postgres", help="a PostgreSQL server URL: the stores are databases on it instead of SQLite files")
+    parser.add_argument("--recorder", action="store_true", help="only the recorder's throughput with the analytics and without")
     args = parser.parse_args()
+    if args.recorder:
+        return recorder(args)
 
     results, loads, memory = {}, {}, {}
     for calls in (10, args.calls):
