@@ -159,6 +159,12 @@ struct AnalyticsStoreTests {
         try await store.insert([Self.call(at: now, user: "u9")], moreWaiting: true)
         try await store.mergeAnalytics()
         #expect(try await Self.total(store) == 21)
+        // An unpriced call written twice (the first answer lost) is listed once.
+        let unpriced = Self.call(at: now, model: "mystery-2", user: "u8", cost: nil)
+        try await store.insert([unpriced], moreWaiting: true)
+        try await store.insert([unpriced], moreWaiting: false)
+        #expect(try await store.unpricedModels(project: "default").map { "\($0.model ?? "-") \($0.calls)" } == ["mystery-2 1"])
+        #expect(try await Self.total(store) == 22)
         #expect(try await store.mergePendingAnalytics(writtenBefore: Date().addingTimeInterval(60)) == 0, "nothing left pending")
     }
 

@@ -64,6 +64,11 @@ struct StoreUpgradeTests {
         #expect(stream.usage?.totalTokens == 6)
         #expect(try await store.bodies(id: stream.id)?.reconstructedResponse != nil)
         #expect(records.contains { $0.status == 529 })
+        // The unpriced models' list, kept as calls are recorded since v10, starts from the calls stored
+        // before: here none (the 529 call has no usage, so it is not unpriced).
+        let unpriced = records.filter { $0.costUSD == nil && $0.usage != nil }
+        #expect(try await store.unpricedModels(project: nil).map { "\($0.model ?? "-") \($0.calls)" }
+            == Dictionary(grouping: unpriced) { $0.model ?? "-" }.map { "\($0.key) \($0.value.count)" }.sorted())
 
         var byProperty = RecordQuery()
         byProperty.properties = [Property(name: "environment", value: "prod")]

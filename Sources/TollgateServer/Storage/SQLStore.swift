@@ -71,7 +71,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
         let records = batch.map(\.record)
         let stored = SQLStatement(StoreSQL.storedRecords(count: records.count), records.map { .id($0.id) })
         guard keepAnalytics else {
-            _ = try await database.transaction(reading: []) { _ in rows }
+            _ = try await database.transaction(reading: []) { _ in rows + StoreSQL.unpricedCounts(records) }
             return
         }
         let pendingID = records[0].id.uuidString.lowercased()
@@ -98,7 +98,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
         let first = stored.map { [$0] } ?? []
         _ = try await database.transaction(reading: first + merge.reading) { read in
             let already = Set((first.isEmpty ? [] : read[0]).compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
-            return try rows + merge.then(Array(read.dropFirst(first.count)), already)
+            return try rows + StoreSQL.unpricedCounts(records.lazy.filter { !already.contains($0.id) }) + merge.then(Array(read.dropFirst(first.count)), already)
         }
         if !backlog.isEmpty { self.backlog.withLock { $0.remove(backlog) } }
     }
@@ -123,8 +123,8 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
         let written = try await database.transaction(reading: [stored, AnalyticsSQL.pending(id: pendingID)]) { read in
             if !read[1].isEmpty { return rows + [AnalyticsSQL.pending(id: pendingID)] }
             let already = Set(read[0].compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
-            let fresh = records.lazy.map(\.id).filter { !already.contains($0) }
-            return fresh.isEmpty ? rows : rows + [AnalyticsSQL.insertPending(id: pendingID, calls: Array(fresh), at: Date())]
+            let fresh = records.filter { !already.contains($0.id) }
+            return fresh.isEmpty ? rows : rows + StoreSQL.unpricedCounts(fresh) + [AnalyticsSQL.insertPending(id: pendingID, calls: fresh.map(\.id), at: Date())]
         }
         guard let ids = written.last?.first?.text("ids") else { return }
         let pending = AnalyticsSQL.callIDs(ids)
@@ -175,7 +175,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
     public func unpricedModels(project: String?) async throws -> [UnpricedModel] {
         try await database.read(StoreSQL.unpricedModels(project: project != nil), project.map { [.text($0)] } ?? []).map { row in
             UnpricedModel(
-                model: row.text("model"), provider: try row.required("provider", SQLRow.text), calls: row.int("calls") ?? 0,
+                model: row.text("model").flatMap { $0.isEmpty ? nil : $0 }, provider: try row.required("provider", SQLRow.text), calls: row.int("calls") ?? 0,
                 lastSeen: try row.required("last_seen", SQLRow.date)
             )
         }

@@ -53,12 +53,35 @@ enum StoreSQL {
 
     /// Calls with tokens and `cost_usd IS NULL`, grouped by model and provider, most recently
     /// seen first; `?` is the project when one is given.
+    /// The models whose calls went unpriced, newest first: table `unpriced_models`, which each
+    /// batch adds its unpriced calls to (``unpricedCounts(_:)``), so this reads one row per model
+    /// however many calls are stored. Across projects (no project given) the rows are summed.
     static func unpricedModels(project: Bool) -> String {
-        """
-        SELECT model, provider, COUNT(*) AS calls, MAX(created_at) AS last_seen FROM requests
-        WHERE cost_usd IS NULL AND total_tokens IS NOT NULL\(project ? " AND project = ?" : "")
-        GROUP BY model, provider ORDER BY last_seen DESC LIMIT 1000
-        """
+        project
+            ? "SELECT model, provider, calls, last_seen FROM unpriced_models WHERE project = ? ORDER BY last_seen DESC LIMIT 1000"
+            : """
+            SELECT model, provider, SUM(calls) AS calls, MAX(last_seen) AS last_seen FROM unpriced_models
+            GROUP BY model, provider ORDER BY last_seen DESC LIMIT 1000
+            """
+    }
+
+    /// Adds `records`' unpriced calls (usage but no cost) to `unpriced_models`, one upsert per
+    /// project, model and provider. A call with no model counts under ''.
+    static func unpricedCounts(_ records: some Sequence<RequestRecord>) -> [SQLStatement] {
+        var counts: [[String]: (calls: Int64, last: Int64)] = [:]
+        for record in records where record.costUSD == nil && record.usage != nil {
+            let key = [record.project, record.model ?? "", record.provider]
+            let at = StoredTime.micros(record.createdAt)
+            let now = counts[key] ?? (0, at)
+            counts[key] = (now.calls + 1, max(now.last, at))
+        }
+        return counts.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { key, count in
+            SQLStatement("""
+                INSERT INTO unpriced_models (project, model, provider, calls, last_seen) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (project, model, provider) DO UPDATE SET calls = unpriced_models.calls + excluded.calls,
+                last_seen = CASE WHEN excluded.last_seen > unpriced_models.last_seen THEN excluded.last_seen ELSE unpriced_models.last_seen END
+                """, key.map { .text($0) } + [.integer(count.calls), .integer(count.last)])
+        }
     }
 
     static let webhookByID = "SELECT * FROM webhooks WHERE id = ?"

@@ -40,6 +40,21 @@ enum StoreSchema {
                 );
                 CREATE INDEX analytics_pending_created ON analytics_pending (created_at)
                 """),
+            // The models whose calls went unpriced, counted as calls are recorded (listing them
+            // used to group every stored call); filled from the calls already stored.
+            ("v10-unpriced-models", """
+                CREATE TABLE unpriced_models (
+                    project TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    calls BIGINT NOT NULL,
+                    last_seen BIGINT NOT NULL,
+                    PRIMARY KEY (project, model, provider)
+                );
+                INSERT INTO unpriced_models (project, model, provider, calls, last_seen)
+                    SELECT project, COALESCE(model, ''), provider, COUNT(*), MAX(created_at) FROM requests
+                    WHERE cost_usd IS NULL AND total_tokens IS NOT NULL GROUP BY project, COALESCE(model, ''), provider
+                """),
         ].map { name, sql in
             Migration(name: name, statements: sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
         }
