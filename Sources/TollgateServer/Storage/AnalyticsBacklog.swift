@@ -30,11 +30,12 @@ struct AnalyticsBacklog: Sendable {
         AnalyticsRollup.add(batch, to: &rollup)
     }
 
-    /// Lets go of the batches of `merged` (a copy of this backlog that a merge took care of, or
-    /// left to ``SQLStore/mergePendingAnalytics(writtenBefore:)``). Batches added since are let
-    /// go of too, still pending in the store: the next gateway to look for pending batches merges
-    /// them. Writers write one batch at a time, so that does not happen to the recorder.
-    mutating func remove(_ merged: AnalyticsBacklog) {
+    /// Lets go of every batch held: after a merge took care of them (counted by it, or by another
+    /// gateway before it), or left them to ``SQLStore/mergePendingAnalytics(writtenBefore:)``.
+    /// A batch added during the merge is let go of too, still pending in the store, for the next
+    /// gateway that looks for pending batches; writers write one batch at a time, so the recorder
+    /// never does that.
+    mutating func clear() {
         self = AnalyticsBacklog()
     }
 }

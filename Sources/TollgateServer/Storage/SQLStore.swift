@@ -52,7 +52,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
     /// for a later batch's transaction: the batch then adds a row to `analytics_pending` naming
     /// its calls, and its rollup waits in ``AnalyticsBacklog``, at most a second. The next batch
     /// written without `moreWaiting`, or the first after that second, merges them all with its
-    /// own. Under load that is one merge a second instead of one a batch; with nothing waiting,
+    /// own; the recorder merges what waits as soon as it runs out of calls (``mergeAnalytics()``). Under load that is one merge a second instead of one a batch; with nothing waiting,
     /// a batch's analytics are in its own transaction, as its calls are.
     ///
     /// Rows already stored are left as they are (`ON CONFLICT DO NOTHING`), and their calls are
@@ -86,7 +86,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
         } catch is BacklogTaken {
             // Another gateway merged some of the backlog's batches (it adopted them as a stopped
             // gateway's): the rest stay pending in the store, for the next look at pending batches.
-            self.backlog.withLock { $0.remove(backlog) }
+            self.backlog.withLock { $0.clear() }
             try await insertMerging(rows, records, pendingID: pendingID, stored: stored, backlog: AnalyticsBacklog())
         }
     }
@@ -100,7 +100,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
             let already = Set((first.isEmpty ? [] : read[0]).compactMap { $0.text("id").flatMap(UUID.init(uuidString:)) })
             return try rows + StoreSQL.unpricedCounts(records.lazy.filter { !already.contains($0.id) }) + merge.then(Array(read.dropFirst(first.count)), already)
         }
-        if !backlog.isEmpty { self.backlog.withLock { $0.remove(backlog) } }
+        if !backlog.isEmpty { self.backlog.withLock { $0.clear() } }
     }
 
     /// Merges the analytics of the batches written with `moreWaiting` that wait in memory: the
@@ -111,7 +111,7 @@ public final class SQLStore: RecordStore, WebhookStore, Service {
         do {
             try await insertMerging([], [], pendingID: nil, stored: nil, backlog: backlog)
         } catch is BacklogTaken {
-            self.backlog.withLock { $0.remove(backlog) }
+            self.backlog.withLock { $0.clear() }
         }
     }
 
